@@ -1,0 +1,383 @@
+"""The head-model contract shared by the built-in open head and FLAME.
+
+A :class:`HeadModel` is a stateless ``torch.nn.Module``: all model data are registered buffers (so
+``.to(device, dtype)`` works and dtype/device follow them), the batch size comes from the inputs, and
+``forward`` never mutates ``self``. Both models are *linear blend* models in the FLAME sense (paper 003,
+§3): identity and expression blend shapes, optional pose-corrective blend shapes, joints that are linear
+in the blend coefficients, and linear blend skinning. Subclasses only say how the user-facing ``shape``
+vector maps to identity blend coefficients (identity for FLAME, a piecewise-linear phenotype basis for the
+open head) and supply their metadata.
+
+Coordinate frame of every model: meters, +Y up, faces look toward +Z (glTF).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from assetgen.heads import lbs
+
+#: The five pose inputs of ``HeadModel.forward``, in the order of ``PoseMap.source``.
+POSE_INPUTS = ("global_orient", "neck_pose", "jaw_pose", "eye_pose_left", "eye_pose_right")
+
+
+@dataclass(frozen=True)
+class HeadOutput:
+    """Result of :meth:`HeadModel.forward`.
+
+    Attributes:
+        vertices: ``[B, V, 3]`` posed vertices, meters.
+        joints: ``[B, J, 3]`` posed joint positions, meters.
+        landmarks: ``[B, L, 3]`` posed facial landmarks (see ``HeadModel.landmark_names``), meters,
+            or ``None`` when the model has no landmark definition.
+        transforms: ``[B, J, 3, 4]`` skinning transforms: the rigid map from rest pose to posed pose of
+            each joint (``vertices = Σ_j w_vj · transforms_j · [rest; 1]``).
+    """
+
+    vertices: torch.Tensor
+    joints: torch.Tensor
+    landmarks: torch.Tensor | None
+    transforms: torch.Tensor
+
+
+@dataclass(frozen=True)
+class PoseMap:
+    """How the five pose inputs drive the skeleton.
+
+    Entry ``i`` applies ``fraction[i] * input[source[i]]`` (axis-angle) to joint ``joint[i]``. A pose input
+    spread over several joints with the same axis (the open head's neck) composes to the full rotation.
+
+    Attributes:
+        source: index into :data:`POSE_INPUTS` per entry.
+        joint: joint index per entry (each joint at most once).
+        fraction: scale of the axis-angle per entry.
+    """
+
+    source: tuple[int, ...]
+    joint: tuple[int, ...]
+    fraction: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if not (len(self.source) == len(self.joint) == len(self.fraction)):
+            raise ValueError("PoseMap: source, joint and fraction must have the same length")
+        if len(set(self.joint)) != len(self.joint):
+            raise ValueError("PoseMap: a joint may be driven by one pose input only")
+
+
+@dataclass(frozen=True)
+class HeadModelData:
+    """Arrays that define a linear-blend head model (all in the model frame: meters, Y up, +Z forward).
+
+    Attributes:
+        v_template: ``[V, 3]`` mean (or template) vertices.
+        j_template: ``[J, 3]`` rest joints of the template.
+        vertex_dirs: ``[K + E, V, 3]`` identity (K) then expression (E) blend directions.
+        joint_dirs: ``[K + E, J, 3]`` the same blend directions applied to the joints.
+        pose_dirs: ``[(J-1)*9, V, 3]`` pose-corrective directions (FLAME), or ``None``.
+        weights: ``[V, J]`` skinning weights.
+        parents: ``J`` parent indices (root first, ``-1``).
+        faces: ``[F, 3]`` triangle vertex indices.
+        uvs: ``[T, 2]`` texture coordinates (origin bottom-left, as OBJ/FLAME), and ``uv_faces [F, 3]``.
+        landmark_faces / landmark_bary: ``[L, 3]`` landmark embedding, or ``None``.
+    """
+
+    v_template: torch.Tensor
+    j_template: torch.Tensor
+    vertex_dirs: torch.Tensor
+    joint_dirs: torch.Tensor
+    pose_dirs: torch.Tensor | None
+    weights: torch.Tensor
+    parents: list[int]
+    faces: torch.Tensor
+    uvs: torch.Tensor
+    uv_faces: torch.Tensor
+    landmark_faces: torch.Tensor | None = None
+    landmark_bary: torch.Tensor | None = None
+
+
+class HeadModel(torch.nn.Module):
+    """Stateless linear-blend head model (see module docstring).
+
+    Subclasses set the metadata attributes and may override :meth:`identity_coefficients` and
+    :meth:`_check_shape_range`.
+    """
+
+    #: Human-readable model id (``"open"``, ``"flame"``) and provenance strings.
+    model_id: str = ""
+    license: str = ""
+    source: str = ""
+
+    def __init__(
+        self,
+        data: HeadModelData,
+        *,
+        num_shape: int,
+        num_identity_coefficients: int,
+        shape_names: list[str],
+        expression_names: list[str],
+        joint_names: list[str],
+        pose_map: PoseMap,
+        parts: dict[str, torch.Tensor],
+        regions: dict[str, torch.Tensor],
+        landmark_names: list[str] | None = None,
+        dtype: torch.dtype = torch.float32,
+        device: torch.device | str | None = None,
+    ) -> None:
+        super().__init__()
+        if dtype not in (torch.float32, torch.float64):
+            raise ValueError(f"dtype: expected torch.float32 or torch.float64, got {dtype}")
+        num_verts = data.v_template.shape[0]
+        num_joints = data.j_template.shape[0]
+        num_blend = data.vertex_dirs.shape[0]
+        num_expr = num_blend - num_identity_coefficients
+        if len(expression_names) != num_expr or len(shape_names) != num_shape:
+            raise ValueError("HeadModel: names do not match the blend-shape counts")
+        if len(joint_names) != num_joints or len(data.parents) != num_joints:
+            raise ValueError("HeadModel: joint names/parents do not match the joint count")
+        self._num_shape = num_shape
+        self._num_identity = num_identity_coefficients
+        self._shape_names = list(shape_names)
+        self._expression_names = list(expression_names)
+        self._joint_names = list(joint_names)
+        self._parents = [int(p) for p in data.parents]
+        self._landmark_names = list(landmark_names) if landmark_names is not None else None
+        self.pose_map = pose_map
+
+        def buf(name: str, value: torch.Tensor, floating: bool = True) -> None:
+            value = value.detach().to(device=device, dtype=dtype if floating else torch.long).contiguous()
+            self.register_buffer(name, value, persistent=False)
+
+        # Fused blend matrix: rows = [identity, expression, pose-corrective]; columns = [vertices, joints].
+        # One addmm then yields shaped vertices (with pose correctives) and joints (without), as in
+        # FLAME where joints are regressed from the unposed shape (paper 003 §3, J(β, ψ)).
+        rows = [torch.cat([data.vertex_dirs.reshape(num_blend, -1), data.joint_dirs.reshape(num_blend, -1)], 1)]
+        if data.pose_dirs is not None:
+            pose = data.pose_dirs.reshape(data.pose_dirs.shape[0], -1)
+            rows.append(torch.cat([pose, pose.new_zeros(pose.shape[0], num_joints * 3)], 1))
+        self._has_pose_dirs = data.pose_dirs is not None
+        buf("blend_template", torch.cat([data.v_template.reshape(-1), data.j_template.reshape(-1)]))
+        buf("blend_dirs", torch.cat(rows, 0))
+        buf("skin_weights", data.weights)
+        buf("faces", data.faces, floating=False)
+        buf("uvs", data.uvs)
+        buf("uv_faces", data.uv_faces, floating=False)
+        buf("pose_source", torch.tensor(pose_map.source), floating=False)
+        buf("pose_joint", torch.tensor(pose_map.joint), floating=False)
+        buf("pose_fraction", torch.tensor(pose_map.fraction, dtype=torch.float64))
+        if data.landmark_faces is not None:
+            buf("landmark_faces", data.landmark_faces, floating=False)
+            buf("landmark_bary", data.landmark_bary)
+        else:
+            self.landmark_faces = None
+            self.landmark_bary = None
+        self._parts = {k: v.detach().to(device=device, dtype=torch.long) for k, v in parts.items()}
+        self._regions = {k: v.detach().to(device=device, dtype=torch.long) for k, v in regions.items()}
+
+    # ------------------------------------------------------------------ metadata
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.blend_template.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.blend_template.device
+
+    @property
+    def num_vertices(self) -> int:
+        return self.skin_weights.shape[0]
+
+    @property
+    def num_joints(self) -> int:
+        return self.skin_weights.shape[1]
+
+    @property
+    def num_shape(self) -> int:
+        return self._num_shape
+
+    @property
+    def num_expression(self) -> int:
+        return len(self._expression_names)
+
+    @property
+    def shape_names(self) -> list[str]:
+        return list(self._shape_names)
+
+    @property
+    def expression_names(self) -> list[str]:
+        return list(self._expression_names)
+
+    @property
+    def joint_names(self) -> list[str]:
+        return list(self._joint_names)
+
+    @property
+    def joint_parents(self) -> list[int]:
+        return list(self._parents)
+
+    @property
+    def landmark_names(self) -> list[str] | None:
+        return None if self._landmark_names is None else list(self._landmark_names)
+
+    @property
+    def parts(self) -> dict[str, torch.Tensor]:
+        """Part name → ``[n]`` long face indices (``skin``, ``eye_left``, ``eye_right``, ``teeth``, ``tongue``…)."""
+        return {k: v.to(self.device) for k, v in self._parts.items()}
+
+    @property
+    def regions(self) -> dict[str, torch.Tensor]:
+        """Region name → ``[n]`` long vertex indices (``face``, ``scalp``, ``ears``, ``neck``, ``lips``…)."""
+        return {k: v.to(self.device) for k, v in self._regions.items()}
+
+    def _apply(self, fn, recurse=True):  # keep part/region index tensors on the module's device
+        out = super()._apply(fn, recurse)
+        dev = self.blend_template.device
+        self._parts = {k: v.to(dev) for k, v in self._parts.items()}
+        self._regions = {k: v.to(dev) for k, v in self._regions.items()}
+        return out
+
+    def extra_repr(self) -> str:
+        return (
+            f"model_id={self.model_id!r}, vertices={self.num_vertices}, joints={self.num_joints}, "
+            f"shape={self.num_shape}, expression={self.num_expression}"
+        )
+
+    # ------------------------------------------------------------------ hooks
+    def identity_coefficients(self, shape: torch.Tensor) -> torch.Tensor:
+        """Map the user-facing ``shape [B, S]`` to identity blend coefficients ``[B, K]``."""
+        return shape
+
+    def compute_landmarks(self, vertices: torch.Tensor, rotations: torch.Tensor) -> torch.Tensor | None:
+        """Landmarks ``[B, L, 3]`` of posed ``vertices [B, V, 3]`` (``rotations [B, J, 3, 3]`` are the local
+        joint rotations, for pose-dependent landmarks such as FLAME's dynamic contour); ``None`` when the
+        model has no landmark definition."""
+        if self.landmark_faces is None:
+            return None
+        return lbs.barycentric_points(vertices, self.landmark_faces, self.landmark_bary)
+
+    def shape_bounds(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Inclusive ``(low [S], high [S])`` bounds of ``shape``, or ``None`` when unbounded."""
+        return None
+
+    # ------------------------------------------------------------------ forward
+    def forward(
+        self,
+        shape: torch.Tensor | None = None,
+        expression: torch.Tensor | None = None,
+        global_orient: torch.Tensor | None = None,
+        neck_pose: torch.Tensor | None = None,
+        jaw_pose: torch.Tensor | None = None,
+        eye_pose: torch.Tensor | None = None,
+        translation: torch.Tensor | None = None,
+    ) -> HeadOutput:
+        """Pose and shape the head.
+
+        Args:
+            shape: ``[B, S]`` identity coefficients (``S = num_shape``); ``None`` → neutral (zeros).
+            expression: ``[B, E]`` expression coefficients (``E = num_expression``); ``None`` → zeros.
+            global_orient, neck_pose, jaw_pose: ``[B, 3]`` axis-angle rotations (radians) in the parent
+                joint's rest frame (world axes: X right, Y up, Z forward).
+            eye_pose: ``[B, 2, 3]`` axis-angle of the (left, right) eye.
+            translation: ``[B, 3]`` meters, added to every output point.
+        All given inputs must share the batch size ``B``, dtype and device of the model; all ``None`` gives
+        ``B = 1``. Raises ``ValueError`` naming the argument on a wrong shape, dtype, device, non-finite
+        value or out-of-range shape value.
+        """
+        named = {
+            "shape": (shape, (self.num_shape,)),
+            "expression": (expression, (self.num_expression,)),
+            "global_orient": (global_orient, (3,)),
+            "neck_pose": (neck_pose, (3,)),
+            "jaw_pose": (jaw_pose, (3,)),
+            "eye_pose": (eye_pose, (2, 3)),
+            "translation": (translation, (3,)),
+        }
+        batch = self._validate(named)
+        dtype, device = self.dtype, self.device
+        zeros = lambda *s: torch.zeros(batch, *s, dtype=dtype, device=device)  # noqa: E731
+        shape = zeros(self.num_shape) if shape is None else shape
+        expression = zeros(self.num_expression) if expression is None else expression
+
+        # Local joint rotations: identity except the joints the pose map drives.
+        num_j = self.num_joints
+        pose_inputs = [global_orient, neck_pose, jaw_pose]
+        eyes = eye_pose.unbind(1) if eye_pose is not None else (None, None)
+        pose_inputs.extend(eyes)
+        if all(p is None for p in pose_inputs):
+            rotations = torch.eye(3, dtype=dtype, device=device).expand(batch, num_j, 3, 3)
+        else:
+            stacked = torch.stack([zeros(3) if p is None else p for p in pose_inputs], 1)  # [B, 5, 3]
+            rotvec = zeros(num_j, 3)
+            scaled = stacked[:, self.pose_source] * self.pose_fraction.to(dtype)[None, :, None]
+            rotvec = rotvec.index_copy(1, self.pose_joint, scaled)
+            rotations = lbs.axis_angle_to_matrix(rotvec)
+
+        coeffs = [self.identity_coefficients(shape), expression]
+        if self._has_pose_dirs:
+            eye3 = torch.eye(3, dtype=dtype, device=device)
+            coeffs.append((rotations[:, 1:] - eye3).reshape(batch, -1))
+        blended = lbs.blend(self.blend_template, torch.cat(coeffs, 1), self.blend_dirs)
+        nv3 = self.num_vertices * 3
+        rest_vertices = blended[:, :nv3].reshape(batch, -1, 3)
+        rest_joints = blended[:, nv3:].reshape(batch, num_j, 3)
+
+        posed_joints, transforms = lbs.forward_kinematics(rotations, rest_joints, self._parents)
+        vertices = lbs.skin(rest_vertices, self.skin_weights, transforms)
+        landmarks = self.compute_landmarks(vertices, rotations)
+        if translation is not None:
+            t = translation.unsqueeze(1)
+            vertices = vertices + t
+            posed_joints = posed_joints + t
+            landmarks = landmarks + t if landmarks is not None else None
+            transforms = torch.cat([transforms[..., :3], transforms[..., 3:] + t.unsqueeze(-1)], -1)
+        return HeadOutput(vertices=vertices, joints=posed_joints, landmarks=landmarks, transforms=transforms)
+
+    def _validate(self, named: dict[str, tuple[torch.Tensor | None, tuple[int, ...]]]) -> int:
+        batch = None
+        batch_from = ""
+        checks = []
+        for name, (value, tail) in named.items():
+            if value is None:
+                continue
+            if not isinstance(value, torch.Tensor):
+                raise ValueError(f"{name}: expected a torch.Tensor of shape [B, {', '.join(map(str, tail))}], "
+                                 f"got {type(value).__name__}")
+            expected = "[B, " + ", ".join(map(str, tail)) + "]"
+            if value.dim() != 1 + len(tail) or tuple(value.shape[1:]) != tail:
+                raise ValueError(f"{name}: expected shape {expected}, got {list(value.shape)}")
+            if value.dtype != self.dtype:
+                raise ValueError(f"{name}: expected dtype {self.dtype} (the model's), got {value.dtype}")
+            if value.device != self.device:
+                raise ValueError(f"{name}: expected device {self.device} (the model's), got {value.device}")
+            if batch is None:
+                batch, batch_from = value.shape[0], name
+            elif value.shape[0] != batch:
+                raise ValueError(f"{name}: batch size {value.shape[0]} disagrees with {batch_from} ({batch})")
+            checks.append((name, value))
+        if batch == 0:
+            raise ValueError(f"{batch_from}: batch size must be at least 1, got 0")
+        if not checks:
+            return 1
+        # One host sync for all value checks.
+        flags = [torch.isfinite(v).all() for _, v in checks]
+        bounds = self.shape_bounds()
+        shape = named["shape"][0]
+        if bounds is not None and shape is not None:
+            low, high = bounds
+            flags.append(((shape >= low) & (shape <= high)).all())
+        ok = torch.stack(flags).cpu().tolist()
+        for (name, _), good in zip(checks, ok):
+            if not good:
+                raise ValueError(f"{name}: contains NaN or inf")
+        if bounds is not None and shape is not None and not ok[-1]:
+            low, high = bounds
+            bad = ((shape < low) | (shape > high)).any(0).nonzero().flatten().tolist()
+            i = bad[0]
+            raise ValueError(
+                f"shape: value of '{self._shape_names[i]}' (column {i}) out of range "
+                f"[{float(low[i]):g}, {float(high[i]):g}]"
+                + (f" (and {len(bad) - 1} more columns)" if len(bad) > 1 else "")
+            )
+        return batch
+
