@@ -144,6 +144,11 @@ class HeadModel(torch.nn.Module):
         self._parents = [int(p) for p in data.parents]
         self._landmark_names = list(landmark_names) if landmark_names is not None else None
         self.pose_map = pose_map
+        self._pose_map_is_identity = (
+            num_joints == len(POSE_INPUTS)
+            and pose_map.source == pose_map.joint == tuple(range(num_joints))
+            and all(f == 1.0 for f in pose_map.fraction)
+        )
 
         def buf(name: str, value: torch.Tensor, floating: bool = True) -> None:
             value = value.detach().to(device=device, dtype=dtype if floating else torch.long).contiguous()
@@ -295,42 +300,39 @@ class HeadModel(torch.nn.Module):
         }
         batch = self._validate(named)
         dtype, device = self.dtype, self.device
-        zeros = lambda *s: torch.zeros(batch, *s, dtype=dtype, device=device)  # noqa: E731
-        shape = zeros(self.num_shape) if shape is None else shape
-        expression = zeros(self.num_expression) if expression is None else expression
+        if shape is None:
+            shape = self.blend_template.new_zeros(batch, self.num_shape)
+        if expression is None:
+            expression = self.blend_template.new_zeros(batch, self.num_expression)
 
         # Local joint rotations: identity except the joints the pose map drives.
         num_j = self.num_joints
-        pose_inputs = [global_orient, neck_pose, jaw_pose]
         eyes = eye_pose.unbind(1) if eye_pose is not None else (None, None)
-        pose_inputs.extend(eyes)
+        pose_inputs = (global_orient, neck_pose, jaw_pose, *eyes)
+        eye3 = torch.eye(3, dtype=dtype, device=device)
         if all(p is None for p in pose_inputs):
-            rotations = torch.eye(3, dtype=dtype, device=device).expand(batch, num_j, 3, 3)
+            rotations = eye3.expand(batch, num_j, 3, 3)
         else:
-            stacked = torch.stack([zeros(3) if p is None else p for p in pose_inputs], 1)  # [B, 5, 3]
-            rotvec = zeros(num_j, 3)
-            scaled = stacked[:, self.pose_source] * self.pose_fraction.to(dtype)[None, :, None]
-            rotvec = rotvec.index_copy(1, self.pose_joint, scaled)
+            zero3 = self.blend_template.new_zeros(1, 3).expand(batch, 3)
+            stacked = torch.stack([zero3 if p is None else p for p in pose_inputs], 1)  # [B, 5, 3]
+            if self._pose_map_is_identity:  # FLAME: input i drives joint i, unscaled
+                rotvec = stacked
+            else:
+                scaled = stacked[:, self.pose_source] * self.pose_fraction.to(dtype)[None, :, None]
+                rotvec = self.blend_template.new_zeros(batch, num_j, 3).index_copy(1, self.pose_joint, scaled)
             rotations = lbs.axis_angle_to_matrix(rotvec)
 
         coeffs = [self.identity_coefficients(shape), expression]
-        if self._has_pose_dirs:
-            eye3 = torch.eye(3, dtype=dtype, device=device)
+        if self._has_pose_dirs:  # FLAME pose correctives B_P(θ): features R_j − I of the non-root joints
             coeffs.append((rotations[:, 1:] - eye3).reshape(batch, -1))
         blended = lbs.blend(self.blend_template, torch.cat(coeffs, 1), self.blend_dirs)
         nv3 = self.num_vertices * 3
-        rest_vertices = blended[:, :nv3].reshape(batch, -1, 3)
-        rest_joints = blended[:, nv3:].reshape(batch, num_j, 3)
+        rest_vertices = blended[:, :nv3].view(batch, -1, 3)
+        rest_joints = blended[:, nv3:].view(batch, num_j, 3)
 
-        posed_joints, transforms = lbs.forward_kinematics(rotations, rest_joints, self._parents)
+        posed_joints, transforms = lbs.forward_kinematics(rotations, rest_joints, self._parents, translation)
         vertices = lbs.skin(rest_vertices, self.skin_weights, transforms)
         landmarks = self.compute_landmarks(vertices, rotations)
-        if translation is not None:
-            t = translation.unsqueeze(1)
-            vertices = vertices + t
-            posed_joints = posed_joints + t
-            landmarks = landmarks + t if landmarks is not None else None
-            transforms = torch.cat([transforms[..., :3], transforms[..., 3:] + t.unsqueeze(-1)], -1)
         return HeadOutput(vertices=vertices, joints=posed_joints, landmarks=landmarks, transforms=transforms)
 
     def _validate(self, named: dict[str, tuple[torch.Tensor | None, tuple[int, ...]]]) -> int:
@@ -359,25 +361,22 @@ class HeadModel(torch.nn.Module):
             raise ValueError(f"{batch_from}: batch size must be at least 1, got 0")
         if not checks:
             return 1
-        # One host sync for all value checks.
-        flags = [torch.isfinite(v).all() for _, v in checks]
-        bounds = self.shape_bounds()
+        # One fused check and one host sync on the hot path; the slow path below names the culprit.
         shape = named["shape"][0]
-        if bounds is not None and shape is not None:
-            low, high = bounds
-            flags.append(((shape >= low) & (shape <= high)).all())
-        ok = torch.stack(flags).cpu().tolist()
-        for (name, _), good in zip(checks, ok):
-            if not good:
+        bounds = self.shape_bounds() if shape is not None else None
+        flags = torch.isfinite(torch.cat([v.reshape(batch, -1) for _, v in checks], 1)).all()
+        if bounds is not None:
+            flags = flags & ((shape >= bounds[0]) & (shape <= bounds[1])).all()
+        if bool(flags):
+            return batch
+        for name, value in checks:
+            if not bool(torch.isfinite(value).all()):
                 raise ValueError(f"{name}: contains NaN or inf")
-        if bounds is not None and shape is not None and not ok[-1]:
-            low, high = bounds
-            bad = ((shape < low) | (shape > high)).any(0).nonzero().flatten().tolist()
-            i = bad[0]
-            raise ValueError(
-                f"shape: value of '{self._shape_names[i]}' (column {i}) out of range "
-                f"[{float(low[i]):g}, {float(high[i]):g}]"
-                + (f" (and {len(bad) - 1} more columns)" if len(bad) > 1 else "")
-            )
-        return batch
+        low, high = bounds
+        bad = ((shape < low) | (shape > high)).any(0).nonzero().flatten().tolist()
+        i = bad[0]
+        raise ValueError(
+            f"shape: value of '{self._shape_names[i]}' (column {i}) out of range "
+            f"[{float(low[i]):g}, {float(high[i]):g}]" + (f" (and {len(bad) - 1} more columns)" if len(bad) > 1 else "")
+        )
 

