@@ -29,6 +29,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import assetgen.heads as heads  # noqa: E402
 from assetgen.heads import lbs  # noqa: E402
+from assetgen.heads.cuda_graph import CudaGraphForward  # noqa: E402
 from flame_fixture import write_flame_folder  # noqa: E402
 
 
@@ -130,6 +131,15 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             print(f"flame  batch {batch:>6}: ours {row['meshes_per_s']:>12,.0f} meshes/s | smplx "
                   f"{row['smplx_meshes_per_s']:>12,.0f} meshes/s | ratio {row['ratio']:5.2f}x | max err {err:.1e} m")
+            if args.device == "cuda":  # the same forward replayed as a CUDA graph (CudaGraphForward)
+                graph = CudaGraphForward(ours, batch)
+                gerr = (graph(**x).vertices - ours(**x).vertices).abs().max().item()
+                t_graph = timed(lambda: graph(**x), args.device, args.repeats)
+                rows.append(dict(model="flame-fixture/cuda-graph", device=args.device, batch=batch,
+                                 meshes_per_s=batch / t_graph, smplx_meshes_per_s=batch / t_ref,
+                                 ratio=t_ref / t_graph, max_abs_err_m=gerr))
+                print(f"flame  batch {batch:>6}: graph {batch / t_graph:>11,.0f} meshes/s | smplx "
+                      f"{batch / t_ref:>12,.0f} meshes/s | ratio {t_ref / t_graph:5.2f}x | vs eager {gerr:.1e} m")
         if not args.no_open:
             open_head = heads.load("open", device=args.device)
             for batch in batches:

@@ -359,3 +359,14 @@ def test_corrupt_file_then_good_file(small, tmp_path):
         load_flame(path)
     path.write_bytes(data)  # nothing from the failed loads is cached
     assert load_flame(path, shape_space_dim=7, landmarks=False).num_expression == 3
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (run on the GPU test machine)")
+def test_cuda_matches_cpu(plain):
+    cpu_model = load_flame(plain.folder)
+    gpu_model = load_flame(plain.folder, device="cuda")
+    inputs = random_inputs(cpu_model, 17, seed=5)
+    cpu = cpu_model(**inputs)
+    gpu = gpu_model(**{k: v.cuda() for k, v in inputs.items()})
+    assert max_err(gpu.vertices.cpu(), cpu.vertices) <= 1e-5
+    assert max_err(gpu.landmarks.cpu(), cpu.landmarks) <= 1e-5

@@ -299,6 +299,22 @@ class HeadModel(torch.nn.Module):
             "translation": (translation, (3,)),
         }
         batch = self._validate(named)
+        return self.forward_unchecked(batch, shape, expression, global_orient, neck_pose, jaw_pose, eye_pose,
+                                      translation)
+
+    def forward_unchecked(
+        self,
+        batch: int,
+        shape: torch.Tensor | None,
+        expression: torch.Tensor | None,
+        global_orient: torch.Tensor | None,
+        neck_pose: torch.Tensor | None,
+        jaw_pose: torch.Tensor | None,
+        eye_pose: torch.Tensor | None,
+        translation: torch.Tensor | None,
+    ) -> HeadOutput:
+        """:meth:`forward` without input validation: no host synchronisation, so it can be captured in a CUDA
+        graph (:class:`assetgen.heads.cuda_graph.CudaGraphForward`). Inputs must already be valid."""
         dtype, device = self.dtype, self.device
         if shape is None:
             shape = self.blend_template.new_zeros(batch, self.num_shape)
@@ -362,7 +378,7 @@ class HeadModel(torch.nn.Module):
         if not checks:
             return 1
         # One fused check and one host sync on the hot path; the slow path below names the culprit.
-        shape = named["shape"][0]
+        shape = named.get("shape", (None,))[0]
         bounds = self.shape_bounds() if shape is not None else None
         flags = torch.isfinite(torch.cat([v.reshape(batch, -1) for _, v in checks], 1)).all()
         if bounds is not None:

@@ -233,10 +233,12 @@ def build_arrays() -> tuple[dict[str, np.ndarray], dict]:
     eye_height = v_template[np.unique(faces[eye_faces]), 1].mean()
     regions["scalp"] = rest[v_template[rest, 1] > eye_height - 0.01]
 
-    # --- the 68 iBUG facial landmarks, embedded in the skin (see open_landmarks) ---
+    # --- the 68 iBUG facial landmarks, embedded in the skin of the default (shape 0) head (open_landmarks) ---
     from assetgen.heads.open_landmarks import define_landmarks
 
-    landmark_faces, landmark_bary, landmark_names = define_landmarks(v_template, faces, regions, parts, weights,
+    with torch.no_grad():
+        neutral = n(model()["vertices"][0]) @ FRAME.T
+    landmark_faces, landmark_bary, landmark_names = define_landmarks(neutral, faces, regions, parts, weights,
                                                                      KEPT_BONES)
 
     arrays = {

@@ -62,14 +62,13 @@ def forward_kinematics(
         ``(posed_joints [B, J, 3], transforms [B, J, 3, 4])`` where ``transforms`` maps a rest-pose point
         rigidly attached to joint j to its posed position (the skinning matrices, ``G_j · [I | -j_rest]``).
     """
-    # Bone offsets from the parent, all at once (the root's "parent" is itself: offset 0, unused).
-    offsets = (joints - joints[:, [max(p, 0) for p in parents]]).unsqueeze(-1)
     world_rot = [rotations[:, 0]]
     root = joints[:, 0] if translation is None else joints[:, 0] + translation
     world_pos = [root.unsqueeze(-1)]
     for j in range(1, len(parents)):
         p = parents[j]
-        world_pos.append(torch.baddbmm(world_pos[p], world_rot[p], offsets[:, j]))
+        offset = (joints[:, j] - joints[:, p]).unsqueeze(-1)
+        world_pos.append(torch.baddbmm(world_pos[p], world_rot[p], offset))
         world_rot.append(torch.bmm(world_rot[p], rotations[:, j]))
     rot = torch.stack(world_rot, dim=1)
     posed = torch.stack(world_pos, dim=1)  # [B, J, 3, 1]

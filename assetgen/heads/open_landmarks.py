@@ -1,40 +1,46 @@
 """The 68-point facial landmark definition (iBUG 300-W / Multi-PIE order) of the built-in open head.
 
-:func:`define_landmarks` embeds the 68 points in the neutral template as surface points (triangle +
-barycentric weights, like FLAME's static landmark embedding), so they follow the mesh under any shape,
-expression and pose. It is run once by :mod:`compile_open`; the result is stored in the compiled file (so any change here must
-bump ``compile_open.COMPILER_VERSION``).
+:func:`define_landmarks` embeds the 68 points in the mesh as surface points (skin triangle + barycentric
+weights, like FLAME's static landmark embedding), so they follow the mesh under any shape, expression and
+pose. :mod:`compile_open` runs it once on the default (shape 0) head and stores the result in the compiled
+file, so any change here must bump ``compile_open.COMPILER_VERSION``.
 
-Model frame: meters, +Y up, the face looks toward +Z, the subject's left is +X. "Right" below always means
-the subject's right (−X), which is the image left of a frontal photograph, as in iBUG.
+Model frame: meters, +Y up, the face looks toward +Z, the subject's left is +X. "Right" always means the
+subject's right (−X), the image left of a frontal photograph, as in iBUG.
 
-How each group is placed (all on the subject's right half; the left half is the exact mirror image, since
-the skin mesh is left-right symmetric; midline points are found at ``x = 0``). Most points are *frontal*
-surface points: an orthographic ray along −Z at ``(x, y)`` gives the frontmost skin triangle, so a point is
-where an annotator would click on a frontal image of the head.
+Every point is placed on the subject's right half or on the midline ``x = 0``; the left half is the exact
+mirror image (the skin mesh is left-right symmetric, so a mirrored point keeps its barycentric weights on
+the mirrored triangle). Most points are *frontal* surface points: an orthographic ray along −Z at
+``(x, y)`` picks the frontmost skin triangle, i.e. where an annotator would click on a frontal image.
 
-* **Eyes 36–47**: the eye opening is the region of the frontal view where the eyeball (part
-  ``eye_right``) is the frontmost surface; its outline is traced by bisection along rays from the
-  eyeball's centre. The corners 36/39 are the outline's lateral extremes (outer = most lateral), the lid
-  points 37/38 (upper) and 41/40 (lower) sit at 1/3 and 2/3 of the way from the outer to the inner corner.
-  Each point is the frontmost skin point just outside the outline, i.e. on the lid margin.
-* **Outer lips 48–59**: the vermilion border is the boundary of the ``lips`` region (crossings of the
-  lips/face edges); mouth corner 48 is its lateral extreme, 49/59 sit at 0.6 and 50/58 at 0.25 of the
-  corner's |x|, 51/57 on the midline (border heights from a local line fit to the crossings).
-* **Inner lips 60–67**: the lip contact line, found as the discontinuity of the frontal view between the
-  upper-lip sheet and the lower-lip sheet (told apart by the ``jaw`` skinning weight). 61–63 are on the
-  upper lip's edge, 65–67 on the lower lip's, 61/67 at 0.3 of the inner corner's |x|; the inner corner 60
-  is the lateral end of the contact line.
+* **Eyes 36–47**: the eye opening is where the eyeball (part ``eye_right``) is the frontmost surface of
+  the frontal view; its outline is traced by bisection along rays from the eyeball's centre. The corners
+  36 (outer) and 39 (inner) are the outline's extremes in x; 37/38 (upper lid) and 41/40 (lower lid) are
+  at 1/3 and 2/3 of the way from the outer to the inner corner. Each point is the first viewer-facing skin
+  just outside the outline: the lid margin, not the steep rim where the lid curls into the socket.
+* **Outer lips 48–59**: the vermilion border is the boundary of the ``lips`` region (midpoints of the
+  lips–face edges). The mouth corner 48 is its most lateral crossing; 49/59 are at 0.6 and 50/58 at 0.25
+  of the corner's |x|, 51/57 on the midline, each at the border height given by a local line fit to the
+  crossings.
+* **Inner lips 60–67**: the lip contact line, where the frontal view jumps from the upper-lip sheet to the
+  lower-lip sheet (told apart by their ``jaw`` skinning weight; a sliver of mouth between them is
+  skipped). 61–63 are on the upper lip's edge and 65–67 on the lower lip's (61/67 at 0.3 of the inner
+  corner's |x|); the inner corner 60 is the lateral end of the contact line. With a closed mouth 61–63
+  and 67–65 nearly coincide; they separate as the mouth opens.
 * **Nose 27–35**: tip 30 = most forward point of the midline profile; nasion 27 = deepest midline point
-  between the eyes and the brows; 28/29 at 1/3 and 2/3 of the height from 27 to 30; subnasale 33 = deepest
-  midline point between the tip and the upper lip; 31 (alar base, 0.8 of the nose half-width measured at
-  the alar–cheek crease) and 32 (half-way to the midline) are the deepest frontal points below the nose.
-* **Brows 17–26**: five points from 0.55 eye widths lateral of the outer eye corner to 0.3 eye widths
-  medial of the inner corner (equal x steps), each at the brow ridge: the most forward height of the
-  vertical frontal profile above the eye.
-* **Jaw 0–16**: the frontal outline of the ``face`` region (the face without ears, neck and scalp), from
-  the height of jaw 0 (just below the outer eye corner: 6.7 % of the eye-corner-to-chin height, iBUG's mean
-  proportion) round the chin to the other side, sampled at equal arc length; jaw 8 is the chin bottom.
+  between the eyes and 3 cm above them; 28/29 at 1/3 and 2/3 of the height from 27 to 30; subnasale 33 =
+  the sharpest concave kink of the midline profile between the upper lip and the tip (lip meets
+  columella). 31 sits at 0.85 of the nose half-width (the alar–cheek crease: the most lateral steep part
+  of horizontal profiles below the tip), 32 half-way to the midline, each at the sharpest concave kink of
+  its vertical profile (where the lip meets the nose; 32 searched no higher than 31 and 33).
+* **Brows 17–26**: five points in equal x steps from 0.55 eye widths lateral of the outer eye corner to
+  0.3 eye widths medial of the inner corner, on an arch whose peak (19) is 0.95 eye widths above the line
+  of the eye corners (relative heights 0.5, 0.9, 1, 0.95, 0.8 from tail to head). The mesh has no brows
+  and its forehead no distinct ridge, so a facial proportion sets the height.
+* **Jaw 0–16**: the frontal outline of the ``face`` region (the face without ears, neck and scalp),
+  traced by rays from the nose-tip height on the midline, from the height of jaw 0 (6.7 % of the
+  eye-corner-to-chin height below the outer eye corner, about the lower lid's height) round the chin to
+  the other side, sampled at equal arc length; jaw 8 is the bottom of the chin.
 """
 
 from __future__ import annotations
@@ -83,7 +89,6 @@ class _FrontCaster:
         self.cell = cell
         i0 = np.floor((lo - self.origin) / cell).astype(np.int64)
         i1 = np.floor((hi - self.origin) / cell).astype(np.int64)
-        self.dims = i1.max(0) + 1
         cells: dict[tuple[int, int], list[int]] = {}
         for k in range(len(tris)):
             for ix in range(i0[k, 0], i1[k, 0] + 1):
@@ -170,6 +175,20 @@ class _Surface:
         self.exact = np.zeros(len(v), dtype=bool)
         self.exact[verts] = self.mirror_exact
         self.face_set = {tuple(sorted(f)) for f in skin_tris.tolist()}
+        n = np.cross(v[skin_tris[:, 1]] - v[skin_tris[:, 0]], v[skin_tris[:, 2]] - v[skin_tris[:, 0]])
+        self.facing = np.abs(n[:, 2]) / np.maximum(np.linalg.norm(n, axis=1), 1e-30)  # |cos| to the view axis
+
+    def frontal_facing(self, p: np.ndarray, direction: np.ndarray, max_step: float = 0.001,
+                       min_facing: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+        """The first frontal skin point from ``p`` (2D) on, stepping along ``direction`` (2D unit) by 0.05 mm,
+        on a triangle that faces the viewer (not the steep rim where a lid or lip curls inward); at most
+        ``max_step`` away."""
+        for k in range(int(round(max_step / 5e-5)) + 1):
+            q = p + (1e-6 + k * 5e-5) * direction
+            h = self.front.hit(float(q[0]), float(q[1]))
+            if h is not None and self.facing[h[0]] >= min_facing:
+                return self.tris[h[0]].copy(), h[1]
+        return self.frontal(float(q[0]), float(q[1]))
 
     def position(self, point: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         tri, bary = point
@@ -233,15 +252,6 @@ def _ridge(values: np.ndarray, coords: np.ndarray, tol: float, lowest: bool = Fa
     return float(coords[lo : hi + 1].mean())
 
 
-def _interp_chain(chain: np.ndarray, x: float) -> float:
-    """``y`` of a 2D polyline ``chain [n, 2]`` at abscissa ``x`` (first crossing)."""
-    for (x0, y0), (x1, y1) in zip(chain[:-1], chain[1:]):
-        if min(x0, x1) <= x <= max(x0, x1) and x0 != x1:
-            s = (x - x0) / (x1 - x0)
-            return float(y0 + s * (y1 - y0))
-    return float(chain[np.argmin(np.abs(chain[:, 0] - x)), 1])
-
-
 # ---------------------------------------------------------------------------------------------- groups
 def _eye(surf: _Surface, v: np.ndarray, skin_tris: np.ndarray, eye_tris: np.ndarray):
     """The right eye's 6 points (iBUG 36–41) and the eye opening's extent."""
@@ -290,9 +300,9 @@ def _eye(surf: _Surface, v: np.ndarray, skin_tris: np.ndarray, eye_tris: np.ndar
     t_inner = float(np.mod(refine(+1.0, thetas[np.argmax(pts[:, 0])]) + np.pi, 2 * np.pi) - np.pi)
 
     def lid_point(theta: float) -> tuple[np.ndarray, np.ndarray]:
+        """The lid margin: the first viewer-facing skin just outside the opening along the ray."""
         d = np.array([np.cos(theta), np.sin(theta)])
-        p = centre + (boundary(theta) + 1e-5) * d  # just outside the opening: the lid margin
-        return surf.frontal(float(p[0]), float(p[1]))
+        return surf.frontal_facing(centre + boundary(theta) * d, d)
 
     outer, inner = lid_point(t_outer), lid_point(t_inner)
     x_out, x_in = centre[0] + boundary(t_outer) * np.cos(t_outer), centre[0] + boundary(t_inner) * np.cos(t_inner)
@@ -319,7 +329,7 @@ def _eye(surf: _Surface, v: np.ndarray, skin_tris: np.ndarray, eye_tris: np.ndar
     # iBUG: 36 outer corner, 37/38 upper lid (outer → inner), 39 inner corner, 40/41 lower lid (inner → outer)
     points = [outer, up[0], up[1], inner, low[1], low[0]]
     top = max(centre[1] + r * np.sin(t) for r, t in zip(radii, thetas))
-    y_corners = 0.5 * (centre[1] + boundary(t_outer) * np.sin(t_outer) + centre[1] + boundary(t_inner) * np.sin(t_inner))
+    y_corners = centre[1] + 0.5 * (boundary(t_outer) * np.sin(t_outer) + boundary(t_inner) * np.sin(t_inner))
     return points, dict(x_outer=x_out, x_inner=x_in, centre=centre, outline=pts, y_top=top, y_corners=y_corners)
 
 
@@ -345,11 +355,6 @@ def _mouth(surf: _Surface, v: np.ndarray, skin_tris: np.ndarray, lips: np.ndarra
 
     # the contact line (inner lips): along a vertical line, the frontal view jumps from the upper-lip
     # sheet (jaw weight low) to the lower-lip sheet (jaw weight high)
-    def weight_at(x: float, y: float) -> float:
-        h = surf.front.hit(x, y)
-        tri = surf.tris[h[0]]
-        return float(jaw_weight[tri] @ h[1])
-
     def sample(x: float, y: float) -> tuple[float, float]:
         h = surf.front.hit(x, y)
         return float(jaw_weight[surf.tris[h[0]]] @ h[1]), h[2]
@@ -397,7 +402,9 @@ def _mouth(surf: _Surface, v: np.ndarray, skin_tris: np.ndarray, lips: np.ndarra
 
     def inner_pair(x: float):
         y_up, y_low = slit(x)
-        return surf.frontal(x, y_up + 1e-6), surf.frontal(x, y_low - 1e-6), 0.5 * (y_up + y_low)
+        up, down = np.array([0.0, 1.0]), np.array([0.0, -1.0])
+        return (surf.frontal_facing(np.array([x, y_up]), up), surf.frontal_facing(np.array([x, y_low]), down),
+                0.5 * (y_up + y_low))
 
     inner_corner = surf.frontal(x_lo, y_ic)  # just lateral of the contact line's end: one continuous sheet
     xi = 0.3 * x_inner_corner
@@ -437,11 +444,11 @@ def _on_face(surf: _Surface, point: tuple[np.ndarray, np.ndarray]) -> tuple[np.n
     return surf.snap(surf.position(point))
 
 
-def _kink(values: np.ndarray, coords: np.ndarray, half: int) -> int:
+def _kink(values: np.ndarray, half: int) -> int:
     """Index of the strongest concave kink of a sampled profile (largest second difference over ±half
-    samples); ``-1`` when the profile is too short."""
+    samples)."""
     if len(values) <= 2 * half:
-        return -1
+        raise RuntimeError("define_landmarks: profile too short to find a kink")
     second = np.full(len(values), -np.inf)
     second[half:-half] = values[2 * half:] + values[: -2 * half] - 2 * values[half:-half]
     second = np.where(np.isfinite(second), second, -np.inf)
@@ -466,7 +473,7 @@ def _nose(surf: _Surface, y_eye: float, y_brow: float, y_lip_top: float, x_eye_o
         depth profile between y_from and y_to (where the lip surface meets the nose)."""
         yy = np.arange(y_from, y_to, step)
         zz = _depth_profile(surf, x, yy)
-        j = _kink(zz, yy, half)
+        j = _kink(zz, half)
         return float(yy[j]), surf.frontal(x, float(yy[j]))
 
     # subnasale: where the upper lip meets the columella on the midline
@@ -474,14 +481,20 @@ def _nose(surf: _Surface, y_eye: float, y_brow: float, y_lip_top: float, x_eye_o
     # nose half-width: the alar–cheek crease, i.e. the most lateral steep part (|dz/dx| > 2) of horizontal
     # frontal profiles between the subnasale and the tip
     xs = np.arange(0.0, 0.7 * x_eye_outer, -step)
-    x_alar = 0.0
+    slopes = []
     for frac in (0.3, 0.45, 0.6, 0.75):
         y = y_sn + frac * (y_tip - y_sn)
         z = np.array([h[2] if (h := surf.front.hit(float(x), y)) is not None else np.nan for x in xs])
-        steep = np.nonzero(np.abs(np.diff(z)) > 2 * step)[0]
-        if len(steep):
-            x_alar = min(x_alar, float(xs[steep[-1] + 1]))
-    if x_alar > -0.005:
+        slopes.append(np.abs(np.diff(z)) / step)
+    x_alar = 0.0
+    for limit in (2.0, 1.5, 1.0):  # a softer crease on flatter noses
+        for slope in slopes:
+            steep = np.nonzero(slope > limit)[0]
+            if len(steep):
+                x_alar = min(x_alar, float(xs[steep[-1] + 1]))
+        if x_alar < -0.005:
+            break
+    else:
         raise RuntimeError("define_landmarks: could not find the nose's alar crease")
     x31 = 0.85 * x_alar
     y31, p31 = base(x31, y_sn - 0.003, y_tip - 0.001)
@@ -491,18 +504,17 @@ def _nose(surf: _Surface, y_eye: float, y_brow: float, y_lip_top: float, x_eye_o
 
 
 def _brows(surf: _Surface, eye_info: dict):
-    """Right brow 17–21 (outer → inner): an arch above the eye whose peak height is the brow ridge."""
+    """Right brow 17–21 (outer → inner): an arch above the eye, from 0.55 eye widths lateral of the outer
+    corner to 0.3 eye widths medial of the inner corner, peaking 0.95 eye widths above the corners' line.
+
+    The head has no brow geometry (MakeHuman brows are separate proxies) and its forehead has no distinct
+    ridge, so the height follows the usual facial proportion instead of a measured ridge."""
     x_out, x_in = eye_info["x_outer"], eye_info["x_inner"]
     width = x_in - x_out
     xs = np.linspace(x_out - 0.55 * width, x_in + 0.3 * width, 5)
-    cx, cy = eye_info["centre"]
     y_line = eye_info["y_corners"]
-    # brow ridge above the eye centre: the (flat) most forward stretch of the vertical frontal profile
-    ys = np.arange(eye_info["y_top"] + 0.006, eye_info["y_top"] + 0.035, 1e-4)
-    z = _depth_profile(surf, float(cx), ys)
-    height = _ridge(z, ys, 2e-4) - y_line
     # the arch: tail lowest, peak over the lateral half of the eye, head a little lower
-    return [surf.frontal(float(x), y_line + f * height) for x, f in zip(xs, (0.5, 0.9, 1.0, 0.95, 0.8))]
+    return [surf.frontal(float(x), y_line + f * 0.95 * width) for x, f in zip(xs, (0.5, 0.9, 1.0, 0.95, 0.8))]
 
 
 def _jaw(surf: _Surface, v: np.ndarray, face_tris: np.ndarray, y_top: float, centre_y: float):
