@@ -136,7 +136,7 @@ def test_batch_and_neutral(model32):
     out = model32(expression=torch.zeros(3, 52))
     assert out.vertices.shape[0] == 3 and out.joints.shape == (3, model32.num_joints, 3)
     assert out.transforms.shape == (3, model32.num_joints, 3, 4)
-    assert torch.equal(out.vertices[0], model32().vertices[0])
+    assert (out.vertices[0] - model32().vertices[0]).abs().max() < 1e-6  # BLAS may differ by batch size
 
 
 def test_jaw_opens_mouth(model32):
