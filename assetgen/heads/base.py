@@ -128,7 +128,6 @@ class HeadModel(torch.nn.Module):
         super().__init__()
         if dtype not in (torch.float32, torch.float64):
             raise ValueError(f"dtype: expected torch.float32 or torch.float64, got {dtype}")
-        num_verts = data.v_template.shape[0]
         num_joints = data.j_template.shape[0]
         num_blend = data.vertex_dirs.shape[0]
         num_expr = num_blend - num_identity_coefficients

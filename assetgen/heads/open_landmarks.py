@@ -47,6 +47,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from assetgen.heads.surface_query import FrontCaster, Surface, bisect
+
 NUM_LANDMARKS = 68
 
 #: iBUG 68 index → index of its mirror partner (left ↔ right); midline points map to themselves.
@@ -74,161 +76,9 @@ def landmark_names() -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------- geometry
-class _FrontCaster:
-    """Orthographic rays along −Z: the frontmost triangle of a set at a point ``(x, y)`` of the image plane.
-
-    Triangles are bucketed in a uniform grid over XY so a cast only tests the few triangles of one cell.
-    """
-
-    def __init__(self, v: np.ndarray, tris: np.ndarray, cell: float = 0.002):
-        self.v, self.tris = v, tris
-        t = v[tris]  # [T, 3, 3]
-        self.t = t
-        lo, hi = t[:, :, :2].min(1), t[:, :, :2].max(1)
-        self.origin = lo.min(0) - 1e-9
-        self.cell = cell
-        i0 = np.floor((lo - self.origin) / cell).astype(np.int64)
-        i1 = np.floor((hi - self.origin) / cell).astype(np.int64)
-        cells: dict[tuple[int, int], list[int]] = {}
-        for k in range(len(tris)):
-            for ix in range(i0[k, 0], i1[k, 0] + 1):
-                for iy in range(i0[k, 1], i1[k, 1] + 1):
-                    cells.setdefault((ix, iy), []).append(k)
-        self.cells = {c: np.array(ks, dtype=np.int64) for c, ks in cells.items()}
-        a, b, c = t[:, 0, :2], t[:, 1, :2], t[:, 2, :2]
-        self.det = (b[:, 1] - c[:, 1]) * (a[:, 0] - c[:, 0]) + (c[:, 0] - b[:, 0]) * (a[:, 1] - c[:, 1])
-
-    def hit(self, x: float, y: float) -> tuple[int, np.ndarray, float] | None:
-        """``(triangle index into tris, barycentric [3], z)`` of the frontmost hit, or ``None``."""
-        ix = int(np.floor((x - self.origin[0]) / self.cell))
-        iy = int(np.floor((y - self.origin[1]) / self.cell))
-        ks = self.cells.get((ix, iy))
-        if ks is None:
-            return None
-        det = self.det[ks]
-        ks = ks[np.abs(det) > 1e-16]
-        if len(ks) == 0:
-            return None
-        t, det = self.t[ks], self.det[ks]
-        a, b, c = t[:, 0], t[:, 1], t[:, 2]
-        l1 = ((b[:, 1] - c[:, 1]) * (x - c[:, 0]) + (c[:, 0] - b[:, 0]) * (y - c[:, 1])) / det
-        l2 = ((c[:, 1] - a[:, 1]) * (x - c[:, 0]) + (a[:, 0] - c[:, 0]) * (y - c[:, 1])) / det
-        l3 = 1.0 - l1 - l2
-        inside = (l1 >= -1e-12) & (l2 >= -1e-12) & (l3 >= -1e-12)
-        if not inside.any():
-            return None
-        z = l1 * a[:, 2] + l2 * b[:, 2] + l3 * c[:, 2]
-        z = np.where(inside, z, -np.inf)
-        j = int(np.argmax(z))
-        bary = np.clip(np.array([l1[j], l2[j], l3[j]]), 0.0, 1.0)
-        return int(ks[j]), bary / bary.sum(), float(z[j])
 
 
-def _closest_point_on_triangles(p: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Closest points of ``p [3]`` on each triangle ``t [T, 3, 3]``: ``(points [T, 3], bary [T, 3])``
-    (Ericson, Real-Time Collision Detection §5.1.5, vectorised)."""
-    a, b, c = t[:, 0], t[:, 1], t[:, 2]
-    ab, ac, ap = b - a, c - a, p - a
-    d1, d2 = (ab * ap).sum(1), (ac * ap).sum(1)
-    bp, cp = p - b, p - c
-    d3, d4 = (ab * bp).sum(1), (ac * bp).sum(1)
-    d5, d6 = (ab * cp).sum(1), (ac * cp).sum(1)
-    va = d3 * d6 - d5 * d4
-    vb = d5 * d2 - d1 * d6
-    vc = d1 * d4 - d3 * d2
-    bary = np.zeros((len(t), 3))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        denom = va + vb + vc
-        v_in, w_in = vb / denom, vc / denom
-        bary[:] = np.stack([1 - v_in - w_in, v_in, w_in], 1)
-        # edge regions
-        v_ab = d1 / (d1 - d3)
-        m = (vc <= 0) & (d1 >= 0) & (d3 <= 0)
-        bary[m] = np.stack([1 - v_ab[m], v_ab[m], 0 * v_ab[m]], 1)
-        w_ac = d2 / (d2 - d6)
-        m2 = (vb <= 0) & (d2 >= 0) & (d6 <= 0)
-        bary[m2] = np.stack([1 - w_ac[m2], 0 * w_ac[m2], w_ac[m2]], 1)
-        w_bc = (d4 - d3) / ((d4 - d3) + (d5 - d6))
-        m3 = (va <= 0) & ((d4 - d3) >= 0) & ((d5 - d6) >= 0)
-        bary[m3] = np.stack([0 * w_bc[m3], 1 - w_bc[m3], w_bc[m3]], 1)
-    # vertex regions (take precedence)
-    for k, m in enumerate([(d1 <= 0) & (d2 <= 0), (d3 >= 0) & (d4 <= d3), (d6 >= 0) & (d5 <= d6)]):
-        bary[m] = np.eye(3)[k]
-    bary = np.nan_to_num(bary, nan=1.0 / 3.0)
-    return (bary[:, :, None] * t).sum(1), bary
-
-
-class _Surface:
-    """The skin surface: landmark points as ``(vertex triple, barycentric)`` of skin triangles."""
-
-    def __init__(self, v: np.ndarray, skin_tris: np.ndarray):
-        self.v, self.tris = v, skin_tris
-        self.front = _FrontCaster(v, skin_tris)
-        verts = np.unique(skin_tris)
-        # Mirror map x → −x of the skin vertices (exact for a symmetric mesh), and the triangle lookup.
-        from scipy.spatial import cKDTree
-
-        dist, idx = cKDTree(v[verts]).query(v[verts] * np.array([-1.0, 1.0, 1.0]))
-        self.mirror_vertex = np.arange(len(v))
-        self.mirror_vertex[verts] = verts[idx]
-        self.mirror_exact = dist < 1e-7
-        self.exact = np.zeros(len(v), dtype=bool)
-        self.exact[verts] = self.mirror_exact
-        self.face_set = {tuple(sorted(f)) for f in skin_tris.tolist()}
-        n = np.cross(v[skin_tris[:, 1]] - v[skin_tris[:, 0]], v[skin_tris[:, 2]] - v[skin_tris[:, 0]])
-        self.facing = np.abs(n[:, 2]) / np.maximum(np.linalg.norm(n, axis=1), 1e-30)  # |cos| to the view axis
-
-    def frontal_facing(self, p: np.ndarray, direction: np.ndarray, max_step: float = 0.001,
-                       min_facing: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
-        """The first frontal skin point from ``p`` (2D) on, stepping along ``direction`` (2D unit) by 0.05 mm,
-        on a triangle that faces the viewer (not the steep rim where a lid or lip curls inward); at most
-        ``max_step`` away."""
-        for k in range(int(round(max_step / 5e-5)) + 1):
-            q = p + (1e-6 + k * 5e-5) * direction
-            h = self.front.hit(float(q[0]), float(q[1]))
-            if h is not None and self.facing[h[0]] >= min_facing:
-                return self.tris[h[0]].copy(), h[1]
-        return self.frontal(float(q[0]), float(q[1]))
-
-    def position(self, point: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-        tri, bary = point
-        return bary @ self.v[tri]
-
-    def frontal(self, x: float, y: float) -> tuple[np.ndarray, np.ndarray]:
-        """The frontmost skin point at ``(x, y)``."""
-        h = self.front.hit(x, y)
-        if h is None:
-            raise RuntimeError(f"define_landmarks: no skin in front of ({x:.4f}, {y:.4f})")
-        k, bary, _ = h
-        return self.tris[k].copy(), bary
-
-    def snap(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The closest skin point to ``p``."""
-        q, bary = _closest_point_on_triangles(p, self.v[self.tris])
-        k = int(np.argmin(((q - p) ** 2).sum(1)))
-        return self.tris[k].copy(), bary[k]
-
-    def mirror(self, point: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """The mirror image (x → −x) of a surface point, on the surface."""
-        tri, bary = point
-        m = self.mirror_vertex[tri]
-        if self.exact[tri].all() and tuple(sorted(m.tolist())) in self.face_set:
-            return m, bary.copy()
-        return self.snap(self.position(point) * np.array([-1.0, 1.0, 1.0]))
-
-
-def _bisect(inside, lo: float, hi: float, iters: int = 40) -> float:
-    """Boundary parameter between ``lo`` (``inside(lo)`` true) and ``hi`` (false)."""
-    for _ in range(iters):
-        mid = 0.5 * (lo + hi)
-        if inside(mid):
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
-
-
-def _depth_profile(surf: _Surface, x: float, ys: np.ndarray) -> np.ndarray:
+def _depth_profile(surf: Surface, x: float, ys: np.ndarray) -> np.ndarray:
     """Frontal depth ``z`` of the skin along the vertical line ``x`` (``nan`` where nothing is hit)."""
     out = np.full(len(ys), np.nan)
     for i, y in enumerate(ys):
@@ -253,9 +103,9 @@ def _ridge(values: np.ndarray, coords: np.ndarray, tol: float, lowest: bool = Fa
 
 
 # ---------------------------------------------------------------------------------------------- groups
-def _eye(surf: _Surface, v: np.ndarray, skin_tris: np.ndarray, eye_tris: np.ndarray):
+def _eye(surf: Surface, v: np.ndarray, skin_tris: np.ndarray, eye_tris: np.ndarray):
     """The right eye's 6 points (iBUG 36–41) and the eye opening's extent."""
-    caster = _FrontCaster(v, np.concatenate([skin_tris, eye_tris]))
+    caster = FrontCaster(v, np.concatenate([skin_tris, eye_tris]))
     num_skin = len(skin_tris)
     eye_verts = np.unique(eye_tris)
     centre = v[eye_verts, :2].mean(0)
@@ -274,7 +124,7 @@ def _eye(surf: _Surface, v: np.ndarray, skin_tris: np.ndarray, eye_tris: np.ndar
             r += 0.0005
             if r > 0.05:
                 raise RuntimeError("define_landmarks: eye opening is not closed")
-        return _bisect(lambda s: eye_visible(centre + s * d), r, r + 0.0005, iters=30)
+        return bisect(lambda s: eye_visible(centre + s * d), r, r + 0.0005, iters=30)
 
     thetas = np.linspace(0.0, 2 * np.pi, 241)[:-1]
     radii = np.array([boundary(t) for t in thetas])
@@ -333,7 +183,7 @@ def _eye(surf: _Surface, v: np.ndarray, skin_tris: np.ndarray, eye_tris: np.ndar
     return points, dict(x_outer=x_out, x_inner=x_in, centre=centre, outline=pts, y_top=top, y_corners=y_corners)
 
 
-def _mouth(surf: _Surface, v: np.ndarray, skin_tris: np.ndarray, lips: np.ndarray, inside_mouth: np.ndarray,
+def _mouth(surf: Surface, v: np.ndarray, skin_tris: np.ndarray, lips: np.ndarray, inside_mouth: np.ndarray,
            jaw_weight: np.ndarray):
     """Outer (48–59) and inner (60–67) lip points of the right half and the midline."""
     is_lip = np.zeros(len(v), dtype=bool)
@@ -383,8 +233,8 @@ def _mouth(surf: _Surface, v: np.ndarray, skin_tris: np.ndarray, lips: np.ndarra
             wv, zv = sample(x, yy)
             return wv < thr and zv >= z[j + 1] - 0.0015
 
-        y_low = _bisect(lambda yy: not lower_lip(yy), float(ys[j]), float(ys[j + 1]), iters=30)
-        y_up = _bisect(upper_lip, float(ys[i]), float(ys[i + 1]), iters=30) if i < j else y_low
+        y_low = bisect(lambda yy: not lower_lip(yy), float(ys[j]), float(ys[j + 1]), iters=30)
+        y_up = bisect(upper_lip, float(ys[i]), float(ys[i + 1]), iters=30) if i < j else y_low
         return y_up, y_low
 
     # lateral end of the contact line: bisection on x between the corner and the midline
@@ -431,7 +281,7 @@ def _mouth(surf: _Surface, v: np.ndarray, skin_tris: np.ndarray, lips: np.ndarra
                 inner_up=[up61, up62], inner_low=[low67, low66]), info
 
 
-def _on_face(surf: _Surface, point: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def _on_face(surf: Surface, point: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Re-express a point given on an edge ``(a, b, b)`` on one skin triangle holding that edge."""
     tri, bary = point
     a, b = int(tri[0]), int(tri[1])
@@ -455,7 +305,7 @@ def _kink(values: np.ndarray, half: int) -> int:
     return int(np.argmax(second))
 
 
-def _nose(surf: _Surface, y_eye: float, y_brow: float, y_lip_top: float, x_eye_outer: float):
+def _nose(surf: Surface, y_eye: float, y_brow: float, y_lip_top: float, x_eye_outer: float):
     """Nose bridge 27–30 and lower nose 31–33 (right half + midline)."""
     step = 2.5e-4
     half = 4  # ±1 mm second differences
@@ -503,7 +353,7 @@ def _nose(surf: _Surface, y_eye: float, y_brow: float, y_lip_top: float, x_eye_o
     return [*bridge, tip], [p31, p32, subnasale], dict(y_tip=y_tip, x_alar=x_alar, y_sn=y_sn, y_nasion=y_nasion)
 
 
-def _brows(surf: _Surface, eye_info: dict):
+def _brows(surf: Surface, eye_info: dict):
     """Right brow 17–21 (outer → inner): an arch above the eye, from 0.55 eye widths lateral of the outer
     corner to 0.3 eye widths medial of the inner corner, peaking 0.95 eye widths above the corners' line.
 
@@ -517,7 +367,7 @@ def _brows(surf: _Surface, eye_info: dict):
     return [surf.frontal(float(x), y_line + f * 0.95 * width) for x, f in zip(xs, (0.5, 0.9, 1.0, 0.95, 0.8))]
 
 
-def _jaw(surf: _Surface, v: np.ndarray, face_tris: np.ndarray, y_top: float, centre_y: float):
+def _jaw(surf: Surface, v: np.ndarray, face_tris: np.ndarray, y_top: float, centre_y: float):
     """Jaw 0–8 (right ear level → chin bottom) on the frontal outline of the face region."""
     edges = np.concatenate([face_tris[:, [0, 1]], face_tris[:, [1, 2]], face_tris[:, [2, 0]]])
     edges = np.unique(np.sort(edges, 1), axis=0)
@@ -545,10 +395,10 @@ def _jaw(surf: _Surface, v: np.ndarray, face_tris: np.ndarray, y_top: float, cen
 
     t_bottom = -np.pi / 2
     # the angle whose outline point is at the height of jaw 0 (right side: angles in (−π, −π/2))
-    t0 = _bisect(lambda t: point2d(t)[1] > y_top, -np.pi / 2 - 1e-6, -np.pi + 1e-6, iters=40) \
+    t0 = bisect(lambda t: point2d(t)[1] > y_top, -np.pi / 2 - 1e-6, -np.pi + 1e-6, iters=40) \
         if point2d(-np.pi + 1e-6)[1] > y_top else None
     if t0 is None:  # the outline starts above centre height: search on the upper side
-        t0 = _bisect(lambda t: point2d(t)[1] < y_top, -np.pi + 1e-6, -1.5 * np.pi, iters=40)
+        t0 = bisect(lambda t: point2d(t)[1] < y_top, -np.pi + 1e-6, -1.5 * np.pi, iters=40)
     ts = np.linspace(t0, t_bottom, 801)
     pts = np.array([point2d(t) for t in ts])
     arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(pts, axis=0), axis=1))])
@@ -589,7 +439,7 @@ def define_landmarks(
     v = np.asarray(v_template, dtype=np.float64)
     faces = np.asarray(faces, dtype=np.int64)
     skin_tris = faces[np.asarray(parts["skin"])]
-    surf = _Surface(v, skin_tris)
+    surf = Surface(v, skin_tris)
     jaw_weight = np.asarray(weights, dtype=np.float64)[:, list(joint_names).index("jaw")]
 
     eye_pts, eye_info = _eye(surf, v, skin_tris, faces[np.asarray(parts["eye_right"])])
