@@ -83,8 +83,4 @@ EOF
 fi
 
 # 3. the built-in open head's data file (the module skips quietly when it is up to date)
-if "$PY" -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("assetgen.heads.compile_open") is None)'; then
-    "$PY" -m assetgen.heads.compile_open
-else
-    say "note: assetgen.heads.compile_open not found; open head data not compiled"
-fi
+"$PY" -m assetgen.heads.compile_open

@@ -169,7 +169,7 @@ class HeadModel(torch.nn.Module):
         buf("uv_faces", data.uv_faces, floating=False)
         buf("pose_source", torch.tensor(pose_map.source), floating=False)
         buf("pose_joint", torch.tensor(pose_map.joint), floating=False)
-        buf("pose_fraction", torch.tensor(pose_map.fraction, dtype=torch.float64))
+        buf("pose_fraction", torch.tensor(pose_map.fraction))
         if data.landmark_faces is not None:
             buf("landmark_faces", data.landmark_faces, floating=False)
             buf("landmark_bary", data.landmark_bary)
@@ -333,7 +333,7 @@ class HeadModel(torch.nn.Module):
             if self._pose_map_is_identity:  # FLAME: input i drives joint i, unscaled
                 rotvec = stacked
             else:
-                scaled = stacked[:, self.pose_source] * self.pose_fraction.to(dtype)[None, :, None]
+                scaled = stacked[:, self.pose_source] * self.pose_fraction[None, :, None]
                 rotvec = self.blend_template.new_zeros(batch, num_j, 3).index_copy(1, self.pose_joint, scaled)
             rotations = lbs.axis_angle_to_matrix(rotvec)
 
