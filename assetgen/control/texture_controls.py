@@ -9,6 +9,7 @@ This module imports nothing from the rest of ``assetgen`` so any module can depe
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 __all__ = ["ControlRange", "TEXTURE_CONTROLS", "SKIN_AGE_DEFAULT_FLAME", "texture_defaults"]
@@ -33,11 +34,8 @@ class ControlRange:
 
     def check(self, field: str, value: object) -> float:
         """``value`` as a float, or ``ValueError`` naming ``field`` (not a number, NaN/inf, out of range)."""
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            try:  # numpy scalars
-                value = float(value)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                raise ValueError(f"{field}: expected a number, got {type(value).__name__} {value!r}") from None
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):  # numpy scalars are Real too
+            raise ValueError(f"{field}: expected a number, got {type(value).__name__} {value!r}")
         value = float(value)
         if not math.isfinite(value):
             raise ValueError(f"{field}: expected a finite number, got {value}")

@@ -6,8 +6,9 @@ eye.L, eye.R, tongue00–04), 52 ARKit expressions with their standard names.
 ``shape`` layout (``shape_names``), each column 0 at the neutral head:
 
 * columns 0–5, the MakeHuman phenotypes ``gender, age, muscle, weight, height, proportions`` stored as
-  ``value − 0.5`` where ``value ∈ [0, 1]`` is MakeHuman's slider (gender 0 = female, 1 = male; age 0 = a
-  one-year-old, 0.5 = 25 years, 1 = 90 years); bounds ``[−0.5, 0.5]``.
+  ``value − 0.5`` where ``value ∈ [0, 1]`` is anny's phenotype value (gender 0 = male, 1 = female, anny's
+  ``["male", "female"]`` order; age 0, 1/3, 2/3, 1 = 1, 10, 25, 90 years, piecewise linear as in MakeHuman);
+  bounds ``[−0.5, 0.5]``. ``assetgen.control`` exposes them as ``sex`` (0 female … 1 male) and ``age`` in years.
 * the remaining columns, MakeHuman's local modifiers of the head, face and neck (``nose-scale-horiz``,
   ``chin-prominent``, ``l-ear-lobe``…), each in ``[−1, 1]`` (negative = MakeHuman's decrease target).
 
