@@ -1,0 +1,113 @@
+"""Seeded, band-limited 3D noise for procedural textures: periodic Gaussian random fields sampled in one gather.
+
+A noise *volume* is a periodic ``N³`` grid of a Gaussian random field with a band-pass spectrum (peak
+wavelength ``≥ 4`` voxels, so trilinear interpolation is smooth at the scale of the features). It is built
+from white noise drawn from a counter-based integer hash (identical on CPU and CUDA, no RNG state, no
+atomics), filtered with one real FFT. A volume covers a cube of ``tile`` meters and repeats; many noise
+channels of one scale are sampled at once with :func:`torch.nn.functional.grid_sample` at precomputed
+per-texel grid coordinates (:func:`tile_coordinates`), so per-head work is one gather per scale.
+
+Everything is float32 and batched: ``[B, C, N, N, N]`` volumes for ``B`` seeds.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["hash_uniform", "noise_volumes", "sample_volumes", "tile_coordinates"]
+
+_MASK32 = 0xFFFFFFFF
+
+
+def _mix32(x: torch.Tensor) -> torch.Tensor:
+    """A 32-bit integer finaliser (lowbias32 by C. Wellons) on int64 tensors holding uint32 values."""
+    x = x & _MASK32
+    x = x ^ (x >> 16)
+    x = (x * 0x7FEB352D) & _MASK32
+    x = x ^ (x >> 15)
+    x = (x * 0x846CA68B) & _MASK32
+    return x ^ (x >> 16)
+
+
+def hash_uniform(seeds: torch.Tensor, stream: int, count: int) -> torch.Tensor:
+    """``[B, count]`` float32 uniforms in (0, 1) from integer ``seeds [B]`` and a stream id (deterministic on
+    every device: pure integer arithmetic)."""
+    seeds = seeds.to(torch.int64)
+    idx = torch.arange(count, device=seeds.device, dtype=torch.int64)
+    key = _mix32(seeds[:, None] * 0x9E3779B1 + stream * 0x85EBCA77) ^ idx[None, :]
+    h = _mix32(_mix32(key) + idx[None, :] * 0xC2B2AE3D)
+    return ((h.to(torch.float32) + 0.5) / 4294967296.0).clamp(1e-7, 1.0 - 1e-7)
+
+
+def _band_filter(n: int, peak_cycles: float, device: torch.device) -> torch.Tensor:
+    """Amplitude filter ``[n, n, n//2+1]`` of a band-pass (log-normal in frequency) around ``peak_cycles``
+    cycles per tile, normalised so the filtered field has unit variance."""
+    f = torch.fft.fftfreq(n, d=1.0 / n, device=device)
+    fr = torch.fft.rfftfreq(n, d=1.0 / n, device=device)
+    k = torch.sqrt(f[:, None, None] ** 2 + f[None, :, None] ** 2 + fr[None, None, :] ** 2)
+    amp = torch.exp(-0.5 * (torch.log(k.clamp_min(1e-6) / peak_cycles) / 0.45) ** 2)
+    amp[0, 0, 0] = 0.0
+    return amp
+
+
+def noise_volumes(seeds: torch.Tensor, stream: int, channels: int, n: int, peak_cycles: float) -> torch.Tensor:
+    """``[B, C, n+1, n+1, n+1]`` float32 periodic unit-variance noise volumes (wrap-padded by one voxel).
+
+    Args:
+        seeds: ``[B]`` integer seeds (one volume set per seed), on the target device.
+        stream: distinguishes independent volume sets of one seed.
+        channels: independent channels per seed.
+        n: voxels per side (the tile period).
+        peak_cycles: spectral peak in cycles per tile; keep ``n / peak_cycles ≥ 4`` for smooth sampling.
+    """
+    device = seeds.device
+    b = seeds.shape[0]
+    count = channels * n * n * n
+    u1 = hash_uniform(seeds, 2 * stream, count)
+    u2 = hash_uniform(seeds, 2 * stream + 1, count)
+    white = torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * math.pi * u2)  # Box-Muller
+    white = white.view(b, channels, n, n, n)
+    amp = _band_filter(n, peak_cycles, device)
+    field = torch.fft.irfftn(torch.fft.rfftn(white, dim=(-3, -2, -1)) * amp, s=(n, n, n), dim=(-3, -2, -1))
+    # exact unit variance: white noise has unit power per frequency bin
+    var = (2.0 * (amp ** 2).sum() - (amp[..., 0] ** 2).sum() - (amp[..., -1] ** 2).sum() * (n % 2 == 0)) / n ** 3
+    field = field / var.sqrt()
+    return F.pad(field.reshape(b * channels, n, n, n), (0, 1, 0, 1, 0, 1), mode="circular").view(
+        b, channels, n + 1, n + 1, n + 1).contiguous()
+
+
+def tile_coordinates(points: torch.Tensor, tile: float, rotation: torch.Tensor | None = None) -> torch.Tensor:
+    """``grid_sample`` coordinates ``[P, 3]`` in [-1, 1] of ``points [P, 3]`` (m) in a periodic tile of
+    ``tile`` meters (optionally rotated by ``rotation [3, 3]`` so the period is not axis-aligned)."""
+    q = points if rotation is None else points @ rotation.T.to(points)
+    g = torch.frac(q / tile)
+    g = torch.where(g < 0, g + 1.0, g)
+    return (2.0 * g - 1.0).flip(-1).contiguous()  # grid_sample wants (x=W, y=H, z=D) order
+
+
+def sample_volumes(volumes: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
+    """Trilinear samples ``[B, C, P]`` of ``volumes [B, C, n+1, n+1, n+1]`` at ``coords [P, 3]`` (one gather for
+    every seed and channel: the batch is folded into the channels)."""
+    b, c = volumes.shape[:2]
+    vol = volumes.reshape(1, b * c, *volumes.shape[2:])
+    out = F.grid_sample(vol, coords.view(1, 1, 1, -1, 3).to(vol), mode="bilinear", padding_mode="border",
+                        align_corners=True)
+    return out.view(b, c, -1)
+
+
+def random_rotation(seed: int) -> torch.Tensor:
+    """A fixed ``[3, 3]`` rotation from an integer (deterministic), to de-align noise tiles from the axes."""
+    u = hash_uniform(torch.tensor([seed]), 7, 3)[0].double()
+    # uniform random unit quaternion (Shoemake)
+    a, b, c = u.tolist()
+    q = (math.sqrt(1 - a) * math.sin(2 * math.pi * b), math.sqrt(1 - a) * math.cos(2 * math.pi * b),
+         math.sqrt(a) * math.sin(2 * math.pi * c), math.sqrt(a) * math.cos(2 * math.pi * c))
+    x, y, z, w = q
+    return torch.tensor([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+    ], dtype=torch.float32)
