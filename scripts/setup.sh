@@ -5,7 +5,9 @@
 #   2. torch first: the machine's local CPU build (torch==2.13.0) where no NVIDIA GPU is found, the normal
 #      CUDA build (torch) where nvidia-smi finds one, or the pip arguments in $ASSETGEN_TORCH_SPEC;
 #   3. the project, editable, with extras [open,test] and the exact pins of requirements/ci.txt;
-#   4. the built-in open head's data file (python -m assetgen.heads.compile_open; cached by the module).
+#   4. the built-in open head's data file (python -m assetgen.heads.compile_open; cached by the module);
+#   5. the Node test tools of tests/js (Khronos glTF-Validator) with `npm ci`, skipped when node_modules
+#      already matches package-lock.json, and left out (the tests that need them skip) when npm is missing.
 #
 # pip's own configuration (pip.conf, PIP_* variables: local wheels, mirrors) is respected.
 set -euo pipefail
@@ -84,3 +86,20 @@ fi
 
 # 3. the built-in open head's data file (the module skips quietly when it is up to date)
 "$PY" -m assetgen.heads.compile_open
+
+# 5. Node test tools (tests/js: Khronos glTF-Validator), exactly as pinned in package-lock.json
+JS_DIR=tests/js
+JS_STAMP="$JS_DIR/node_modules/.assetgen-lock-sha256" # inside node_modules: npm ci removes it first
+if ! command -v npm >/dev/null 2>&1; then
+    say "npm not found: skipping $JS_DIR (glTF-Validator tests will be skipped; install Node.js >= 18 with npm)"
+else
+    lock_sha="$(sha256sum "$JS_DIR/package-lock.json" | cut -d' ' -f1)"
+    if [[ ! -f "$JS_STAMP" || "$(cat "$JS_STAMP")" != "$lock_sha" ]]; then
+        say "installing Node test tools (npm ci --prefix $JS_DIR)"
+        if npm ci --prefix "$JS_DIR" --no-audit --no-fund --loglevel=error; then
+            echo "$lock_sha" >"$JS_STAMP"
+        else
+            die "npm ci --prefix $JS_DIR failed (see above)"
+        fi
+    fi
+fi
