@@ -254,3 +254,11 @@ def _gather_animation(w: GlbWriter, asset: HeadAsset, anim: Animation, joint_nod
                          name=f"{anim.name}_{joint}_rotation")
         channel(joint_nodes[names.index(joint)], "rotation", rot)
     return out
+
+
+if __name__ == "__main__":  # `python -m exporters.gltf …`: the pack command line (exporters/cli.py)
+    import sys
+
+    from exporters.cli import main
+
+    sys.exit(main())

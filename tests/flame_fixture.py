@@ -353,7 +353,9 @@ def make_uv_template(arrays: dict) -> tuple[np.ndarray, np.ndarray]:
                         extra[vi] = len(vt)
                         vt.append((u[vi] + 1.0, vv[vi]))
                     uv_faces[i, c] = extra[vi]
-    return np.asarray(vt), uv_faces
+    vt = np.asarray(vt)
+    vt[:, 0] /= vt[:, 0].max()  # the seam copies run past u = 1: squeeze back into [0, 1] like real FLAME UVs
+    return vt, uv_faces
 
 
 def write_obj(path: Path, vertices: np.ndarray, vt: np.ndarray, faces: np.ndarray, uv_faces: np.ndarray,

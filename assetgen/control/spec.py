@@ -35,7 +35,7 @@ import numpy as np
 from assetgen.control import controls as C
 from assetgen.control.texture_controls import SKIN_AGE_DEFAULT_FLAME, TEXTURE_CONTROLS
 
-__all__ = ["SPEC_VERSION", "FLOAT_DECIMALS", "MAX_SEED", "FrozenDict", "Lighting", "Origin", "HeadSpec",
+__all__ = ["SPEC_VERSION", "FLOAT_DECIMALS", "MAX_SEED", "MAX_TEXTURE_SEED", "FrozenDict", "Lighting", "Origin", "HeadSpec",
            "canon_array", "canon_float", "derive_texture_seed"]
 
 #: Bump when the meaning or layout of a spec changes (defaults, units, field names).
@@ -43,6 +43,8 @@ SPEC_VERSION = 1
 #: Decimals kept for every float of a spec (1e-6 years, degrees, σ …).
 FLOAT_DECIMALS = 6
 MAX_SEED = 2**63 - 1
+MAX_TEXTURE_SEED = 2**62 - 1
+"""Texture seeds are 62-bit (the procedural texture model hashes them with 2-bit headroom)."""
 #: Longest accepted ``texture_latent``.
 TEXTURE_LATENT_MAX = 4096
 _TOP_KEYS = ("spec_version", "model", "identity", "expression", "pose", "texture", "texture_latent",
@@ -59,8 +61,8 @@ def canon_float(value) -> float:
 
 
 def derive_texture_seed(seed: int | None) -> int:
-    """Texture seed derived from a request seed (sha256 of ``"texture:<seed>"``, 63 bits); 0 without one."""
-    return 0 if seed is None else C.stable_int(f"assetgen.texture:{int(seed)}")
+    """Texture seed derived from a request seed (sha256 of ``"texture:<seed>"``, 62 bits); 0 without one."""
+    return 0 if seed is None else C.stable_int(f"assetgen.texture:{int(seed)}") % (MAX_TEXTURE_SEED + 1)
 
 
 class FrozenDict(Mapping):
@@ -349,7 +351,7 @@ class HeadSpec:
         if self.seed is not None:
             set_("seed", check_int("seed", self.seed))
         set_("texture_seed", derive_texture_seed(self.seed) if self.texture_seed is None
-             else check_int("texture_seed", self.texture_seed))
+             else check_int("texture_seed", self.texture_seed, hi=MAX_TEXTURE_SEED))
         if not isinstance(self.lighting, Lighting):
             set_("lighting", Lighting.from_dict(self.lighting))
         if not isinstance(self.origin, Origin):
