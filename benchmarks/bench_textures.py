@@ -5,6 +5,7 @@ CUDA: batched throughput (complete 1K sets per second, uint8/uint16 maps left on
 
     python benchmarks/bench_textures.py                      # CPU
     python benchmarks/bench_textures.py --device cuda --batch 64
+    python benchmarks/bench_textures.py --device cuda --batch 64 --profile   # + torch.profiler top ops
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def cpu(size: int, repeats: int) -> None:
     ctl["_seeds"] = torch.tensor([1])
     st = {}
     for _ in range(3):
-        t = time.perf_counter(); noise = proc._noise(layout, ctl["_seeds"], ctl["asymmetry"]); a = time.perf_counter()
+        t = time.perf_counter(); proc._noise(layout, ctl["_seeds"], ctl["asymmetry"]); a = time.perf_counter()
         rgb, disp = proc._albedo_and_displacement(layout, ctl, ctl["_seeds"]); b = time.perf_counter()
         tangent_normals(disp.view(1, size, size), layout.ref_frames, layout.bake); c = time.perf_counter()
         for k, v in (("noise gathers", a - t), ("albedo+displacement (incl. noise)", b - a), ("normal map", c - b)):
@@ -78,18 +79,34 @@ def cuda(size: int, batch: int, repeats: int) -> None:
     del out
 
 
+def profile(size: int, batch: int) -> None:
+    from torch.profiler import ProfilerActivity, profile as tprof
+
+    model = load("open", device="cuda")
+    ctls = [{"skin_tone": 1 + 5 * (i % 11) / 10, "freckles": (i % 3) / 2} for i in range(batch)]
+    proc.generate_texture_batch(model, ctls, list(range(batch)), size=size)
+    _sync("cuda")
+    with tprof(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        proc.generate_texture_batch(model, ctls, list(range(batch)), size=size)
+        _sync("cuda")
+    print(prof.key_averages().table(sort_by="cuda_time_total", row_limit=25, max_name_column_width=60))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--size", type=int, default=1024)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--profile", action="store_true")
     a = ap.parse_args()
     if a.device == "cpu":
         cpu(a.size, a.repeats)
     else:
         for b in sorted({8, a.batch}):
             cuda(a.size, b, a.repeats)
+        if a.profile:
+            profile(a.size, a.batch)
 
 
 if __name__ == "__main__":

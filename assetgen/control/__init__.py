@@ -8,6 +8,8 @@ Public API::
     spec = control.spec_from_params({"identity": {"age": 60}, "texture": {"skin_tone": 4}})   # params door
     older = control.apply_edit(spec, "age += 20; mouthSmileLeft += 0.3")                      # edits
     mid = control.interpolate(spec, older, 0.5)
+    r = control.spec_from_text("a very old man with a wide nose, smiling", seed=3)   # text door
+    r.spec, r.understood, r.ignored; control.edit_from_text("make him older", r.spec)
     inputs = control.resolve(spec, model)                               # → ModelInputs for HeadModel.forward
     out = model(**inputs.forward_kwargs())
     spec.to_json(), spec.hash, control.HeadSpec.from_json(text)        # provenance
@@ -16,7 +18,9 @@ Modules: :mod:`~assetgen.control.spec` (HeadSpec), :mod:`~assetgen.control.contr
 model ids), :mod:`~assetgen.control.texture_controls` (the texture-control table), :mod:`~assetgen.control.latent`
 (seeds, the LatentMapper interface, batched mapping), :mod:`~assetgen.control.procedural` (the default mapper),
 :mod:`~assetgen.control.params` (JSON/YAML/dict), :mod:`~assetgen.control.edits` (edits, interpolation),
-:mod:`~assetgen.control.resolve` (spec → model inputs).
+:mod:`~assetgen.control.resolve` (spec → model inputs), :mod:`~assetgen.control.text` (text door; vocabulary in
+:mod:`~assetgen.control.text_vocab`, encoder in :mod:`~assetgen.control.text_encoder`, measured directions in
+:mod:`~assetgen.control.directions` from :mod:`~assetgen.control.measure`).
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from assetgen.control.params import describe_controls, load_params, parse_params
 from assetgen.control.procedural import ProceduralMapper
 from assetgen.control.resolve import ModelInputs, resolve, resolve_batch
 from assetgen.control.spec import SPEC_VERSION, HeadSpec, Lighting, Origin
+from assetgen.control.text import Phrase, TextResult, edit_from_text, spec_from_text
 from assetgen.control.texture_controls import TEXTURE_CONTROLS, ControlRange, texture_defaults
 
 __all__ = [
@@ -64,4 +69,5 @@ __all__ = [
     "spec_from_params", "load_params", "parse_params_text", "describe_controls",
     "Edit", "EditOp", "parse_edit", "apply_edit", "interpolate", "interpolate_specs", "morph_latents",
     "ModelInputs", "resolve", "resolve_batch",
+    "Phrase", "TextResult", "spec_from_text", "edit_from_text",
 ]

@@ -239,8 +239,10 @@ def decode_normals(code: torch.Tensor) -> torch.Tensor:
 def tangent_normals(displacement: torch.Tensor, frames: SurfaceFrames, layout: BakeLayout) -> torch.Tensor:
     """Float tangent-space normals ``[B, S, S, 3]`` of ``displacement [B, S, S]`` (meters) on ``frames``."""
     grad = _texel_gradient(displacement, layout.step_ok)  # [B, S, S, 2]
-    gtb = torch.einsum("bstij,bstj->bsti", frames.grad_to_tb, grad)
-    n = torch.cat([-gtb, torch.ones_like(gtb[..., :1])], -1)
+    # explicit 2×2 products: an einsum here becomes S² tiny batched GEMVs on CUDA (31% of the batch time)
+    m, gu, gv = frames.grad_to_tb, grad[..., 0], grad[..., 1]
+    n = torch.stack([-(m[..., 0, 0] * gu + m[..., 0, 1] * gv), -(m[..., 1, 0] * gu + m[..., 1, 1] * gv),
+                     torch.ones_like(gu)], -1)
     return n / n.norm(dim=-1, keepdim=True)
 
 
