@@ -21,7 +21,8 @@ from assetgen.asset.build import MAX_LODS
 from assetgen.control import HeadSpec, ModelInputs
 from assetgen.textures import TextureSet, generate_textures
 
-__all__ = ["MAX_TEXTURE_SIZE", "GeneratedHead", "PipelineOptions", "generate_head", "load_model", "render_preview"]
+__all__ = ["MAX_TEXTURE_SIZE", "GeneratedHead", "HeadSurface", "PipelineOptions", "generate_head", "head_surface",
+           "load_model", "render_preview"]
 
 MAX_TEXTURE_SIZE = 2048
 """Largest texture size (texels a side) the pipeline produces; sizes must be powers of two."""
@@ -113,6 +114,42 @@ def provenance_of(spec: HeadSpec, model: heads.HeadModel, textures: TextureSet,
     }
 
 
+@dataclass(frozen=True, eq=False)
+class HeadSurface:
+    """A head's mesh and maps without the game asset (previews, quick looks, training data).
+
+    Attributes:
+        model: the head model. inputs: the spec's model inputs.
+        vertices: ``[V, 3]`` with the spec's identity, expression and pose (meters).
+        textures: the PBR maps.
+    """
+
+    model: heads.HeadModel
+    inputs: ModelInputs
+    vertices: torch.Tensor
+    textures: TextureSet
+
+
+def head_surface(spec: HeadSpec, *, model: heads.HeadModel | None = None, texture_size: int = 1024,
+                 device: str = "cpu") -> HeadSurface:
+    """Resolve ``spec`` and build its posed mesh and texture set (the first half of :func:`generate_head`)."""
+    if not isinstance(spec, HeadSpec):
+        raise ValueError(f"spec: expected a HeadSpec, got {type(spec).__name__}")
+    if model is None:
+        if spec.model != control.OPEN_INFO.id:
+            raise ValueError(f"model: spec.model is {spec.model!r}; pass the loaded FLAME model it names")
+        model = load_model("open")
+    if model.device != torch.device(device):
+        model = model.to(device)
+    inputs = control.resolve(spec, model)
+    with torch.no_grad():
+        out = model(**inputs.forward_kwargs())
+    controls = {k: float(v) for k, v in inputs.texture.items()}
+    textures = generate_textures(model, controls=controls, seed=int(inputs.texture_seed), size=texture_size,
+                                 shape=inputs.shape)
+    return HeadSurface(model=model, inputs=inputs, vertices=out.vertices[0].detach().cpu(), textures=textures)
+
+
 def generate_head(spec: HeadSpec, *, model: heads.HeadModel | None = None,
                   options: PipelineOptions = PipelineOptions()) -> GeneratedHead:
     """Build one head from its spec.
@@ -120,30 +157,16 @@ def generate_head(spec: HeadSpec, *, model: heads.HeadModel | None = None,
     ``model`` must be the spec's model (``spec.model`` is checked against it); ``None`` loads the built-in
     open head for ``"open"`` specs. Raises ``ValueError`` naming the field for anything inconsistent.
     """
-    if not isinstance(spec, HeadSpec):
-        raise ValueError(f"spec: expected a HeadSpec, got {type(spec).__name__}")
-    if model is None:
-        if spec.model != control.OPEN_INFO.id:
-            raise ValueError(f"model: spec.model is {spec.model!r}; pass the loaded FLAME model it names")
-        model = load_model("open")
-    device = torch.device(options.device)
-    if model.device != device:
-        model = model.to(device)
-    inputs = control.resolve(spec, model)
-    with torch.no_grad():
-        out = model(**inputs.forward_kwargs())
-    controls = {k: float(v) for k, v in inputs.texture.items()}
-    textures = generate_textures(model, controls=controls, seed=int(inputs.texture_seed),
-                                 size=options.texture_size, shape=inputs.shape)
+    surface = head_surface(spec, model=model, texture_size=options.texture_size, device=options.device)
+    model, textures = surface.model, surface.textures
     provenance = provenance_of(spec, model, textures, options)
-    asset = build_head_asset(model, inputs.shape, textures, lods=options.lods, provenance=provenance,
+    asset = build_head_asset(model, surface.inputs.shape, textures, lods=options.lods, provenance=provenance,
                              name="head")
-    vertices = out.vertices[0].detach().cpu()
     preview = None
     if options.preview_size:
-        preview = render_preview(model, vertices, textures, spec, size=options.preview_size)
-    return GeneratedHead(spec=spec, inputs=inputs, vertices=vertices, textures=textures, asset=asset,
-                         preview=preview, provenance=provenance)
+        preview = render_preview(model, surface.vertices, textures, spec, size=options.preview_size)
+    return GeneratedHead(spec=spec, inputs=surface.inputs, vertices=surface.vertices, textures=textures,
+                         asset=asset, preview=preview, provenance=provenance)
 
 
 def render_preview(model: heads.HeadModel, vertices: torch.Tensor, textures: TextureSet, spec: HeadSpec, *,

@@ -25,6 +25,7 @@ import numpy as np
 
 from assetgen.io import atomic_folder, atomic_write_bytes, encode_png, json_bytes
 from assetgen.pipeline import GeneratedHead
+from assetgen.textures.files import texture_files
 from exporters.gltf import export_glb
 
 __all__ = ["BUNDLE_FORMAT_VERSION", "FORMATS", "BundleOptions", "bundle_files", "write_bundle"]
@@ -59,17 +60,9 @@ class BundleOptions:
 def bundle_files(head: GeneratedHead, options: BundleOptions = BundleOptions()) -> dict[str, bytes]:
     """Everything of a bundle but the FBX and the manifest, as relative path → bytes (pure)."""
     level = options.png_compress_level
-    tex = head.textures
-    files = {
-        "head.glb": export_glb(head.asset, png_compress_level=level),
-        "textures/albedo.png": encode_png(tex.albedo, compress_level=level),
-        "textures/normal.png": encode_png(tex.normal, compress_level=level),
-        "textures/orm.png": encode_png(tex.orm, compress_level=level),
-        "textures/displacement.png": encode_png(tex.displacement, compress_level=level),
-        "textures/displacement.json": json_bytes({
-            "offset_m": tex.displacement_offset_m, "scale_m": tex.displacement_scale_m,
-            "meters": "offset_m + value / 65535 * scale_m", "bits": 16}),
-    }
+    files = {"head.glb": export_glb(head.asset, png_compress_level=level)}
+    files.update({f"textures/{name}": data
+                  for name, data in texture_files(head.textures, compress_level=level).items()})
     if head.preview is not None:
         rgba = np.clip(np.round(np.asarray(head.preview, dtype=np.float64) * 255.0), 0, 255).astype(np.uint8)
         files["preview.png"] = encode_png(rgba, compress_level=level)

@@ -4,7 +4,7 @@
 #   1. .venv with python3.11 (or $ASSETGEN_PYTHON) unless it exists;
 #   2. torch first: the machine's local CPU build (torch==2.13.0) where no NVIDIA GPU is found, the normal
 #      CUDA build (torch) where nvidia-smi finds one, or the pip arguments in $ASSETGEN_TORCH_SPEC;
-#   3. the project, editable, with extras [open,test] and the exact pins of requirements/ci.txt;
+#   3. the project, editable, with extras [open,test] (+ [cuda] on GPU machines) and the exact pins of requirements/ci.txt;
 #   4. the built-in open head's data file (python -m assetgen.heads.compile_open; cached by the module);
 #   5. the Node test tools of tests/js (Khronos glTF-Validator) with `npm ci`, skipped when node_modules
 #      already matches package-lock.json, and left out (the tests that need them skip) when npm is missing.
@@ -68,8 +68,10 @@ else
     else
         "$PY" -m pip install -q "${torch_args[@]}"
     fi
-    say "installing assetgen (editable, extras open,test) with requirements/ci.txt"
-    "$PY" -m pip install -q -e ".[open,test]" -r requirements/ci.txt
+    extras="open,test"
+    [[ $has_gpu == 1 ]] && extras="open,test,cuda" # nvdiffrast: the CUDA renderer backend
+    say "installing assetgen (editable, extras $extras) with requirements/ci.txt"
+    "$PY" -m pip install -q -e ".[$extras]" -r requirements/ci.txt
     echo "$stamp_key" >"$STAMP"
     "$PY" - <<'EOF'
 import platform
