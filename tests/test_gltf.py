@@ -201,7 +201,8 @@ def test_open_attributes_round_trip(glbs, assets):
             np.testing.assert_array_equal(joints, part.joints)
             for t in (0, ARKIT_52.index("jawOpen"), 51):
                 np.testing.assert_array_equal(glb.read(target(prim, t, "POSITION")), part.morph_positions[t])
-                np.testing.assert_array_equal(glb.read(target(prim, t, "NORMAL")), part.morph_normals[t])
+                if lod.level == 0:  # morph normals are written for LOD0 only (GlbOptions.morph_normal_lods)
+                    np.testing.assert_array_equal(glb.read(target(prim, t, "NORMAL")), part.morph_normals[t])
                 acc = glb.gltf.accessors[target(prim, t, "POSITION")]
                 assert acc.min is not None and acc.max is not None and len(acc.min) == 3
 
@@ -276,6 +277,10 @@ def test_options(assets, glbs):
     assert [m.name for m in one.meshes] == ["head_LOD0"]
     lean = Glb(export_glb(asset, morph_normals=False)).gltf
     assert all("NORMAL" not in t and "POSITION" in t for m in lean.meshes for p in m.primitives for t in p.targets)
+    default = Glb(glbs["open_lod3_tex"]).gltf  # morph normals on LOD0 only (size budget)
+    assert [all("NORMAL" in t for p in m.primitives for t in p.targets) for m in default.meshes] == [True, False, False]
+    full = Glb(export_glb(asset, morph_normal_lods=None)).gltf
+    assert all("NORMAL" in t for m in full.meshes for p in m.primitives for t in p.targets)
     dense = export_glb(asset, sparse_morphs=False)
     assert len(dense) > len(glbs["open_lod3_tex"])
     d, s = Glb(dense), Glb(glbs["open_lod3_tex"])
