@@ -161,7 +161,7 @@ def generate_head(spec: HeadSpec, *, model: heads.HeadModel | None = None,
     model, textures = surface.model, surface.textures
     provenance = provenance_of(spec, model, textures, options)
     asset = build_head_asset(model, surface.inputs.shape, textures, lods=options.lods, provenance=provenance,
-                             name="head")
+                             name="head", expression=surface.inputs.expression)
     preview = None
     if options.preview_size:
         preview = render_preview(model, surface.vertices, textures, spec, size=options.preview_size)

@@ -53,7 +53,8 @@ def one_head(seed: int, out: Path, options: PipelineOptions) -> dict[str, float]
     t["mesh+maps"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     prov = provenance_of(spec, surface.model, surface.textures, options)
-    asset = build_head_asset(surface.model, surface.inputs.shape, surface.textures, lods=options.lods, provenance=prov)
+    asset = build_head_asset(surface.model, surface.inputs.shape, surface.textures, lods=options.lods, provenance=prov,
+                             expression=surface.inputs.expression)
     t["asset (LODs)"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     preview = render_preview(surface.model, surface.vertices, surface.textures, spec, size=options.preview_size)

@@ -207,6 +207,8 @@ def _gather_mesh(w: GlbWriter, asset: HeadAsset, lod: LevelOfDetail, material_in
     mesh = Mesh(name=f"{asset.name}_LOD{lod.level}", primitives=prims)
     if asset.morph_target_names:
         mesh.extras = {"targetNames": list(asset.morph_target_names)}
+    if asset.default_weights:
+        mesh.weights = [float(w) for w in asset.default_weights]
     return mesh
 
 

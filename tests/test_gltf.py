@@ -118,6 +118,9 @@ def assets(open_model, shape, textures, tmp_path_factory) -> dict[str, HeadAsset
     clip = Animation("jaw_open", times=np.linspace(0, 1, k).astype(np.float32), morph_weights=weights,
                      joint_rotations={"jaw": jaw})
     out["open_lod3_anim"] = dataclasses.replace(out["open_lod3_tex"], animations=(clip,))
+    smile = torch.zeros(t)
+    smile[[ARKIT_52.index("mouthSmileLeft"), ARKIT_52.index("mouthSmileRight")]] = 0.7
+    out["open_lod2_smile"] = build_head_asset(open_model, shape, textures, lods=2, provenance=prov, expression=smile)
     return out
 
 
@@ -269,6 +272,18 @@ def test_deterministic(assets, glbs, open_model, shape, textures):
     rebuilt = build_head_asset(open_model, shape, textures, lods=3, provenance=dict(assets["open_lod3_tex"].provenance))
     assert export_glb(rebuilt) == glbs["open_lod3_tex"]
     assert export_glb(assets["open_lod3_tex"], png_threads=1) == glbs["open_lod3_tex"]
+
+
+def test_default_weights_are_the_specs_expression(glbs, assets):
+    gltf = Glb(glbs["open_lod2_smile"]).gltf
+    for mesh in gltf.meshes:
+        weights = np.asarray(mesh.weights)
+        assert weights.shape == (52,)
+        assert weights[ARKIT_52.index("mouthSmileLeft")] == pytest.approx(0.7)
+        assert np.count_nonzero(weights) == 2
+    assert all(not m.weights for m in Glb(glbs["open_lod3_tex"]).gltf.meshes)  # neutral: no weights
+    with pytest.raises(ValueError, match="expression"):
+        build_head_asset(assetgen.heads.load("open"), None, None, lods=1, provenance={}, expression=torch.ones(3))
 
 
 def test_options(assets, glbs):

@@ -65,6 +65,7 @@ def build_head_asset(
     lods: int = 3,
     provenance: dict[str, Any],
     name: str = "head",
+    expression: torch.Tensor | None = None,
     morph_position_epsilon_m: float = MORPH_POSITION_EPSILON_M,
     morph_normal_epsilon: float = MORPH_NORMAL_EPSILON,
 ) -> HeadAsset:
@@ -81,6 +82,8 @@ def build_head_asset(
             parameters, spec hash…); the head model, its licence, the project version and the texture
             provenance are added.
         name: asset name (letters, digits, ``_.-``; at most 64 characters); meshes are ``{name}_LOD{l}``.
+        expression: ``[E]`` default morph weights (the spec's expression: ARKit weights, or FLAME
+            coefficients in σ), written as the meshes' default weights; ``None``: neutral.
         morph_position_epsilon_m, morph_normal_epsilon: per-vertex delta lengths below which a morph delta
             is stored as exact zero.
     Returns:
@@ -102,6 +105,14 @@ def build_head_asset(
         if not (isinstance(eps, (int, float)) and 0.0 <= eps < 0.1):
             raise ValueError(f"{eps_name}: expected a number in [0, 0.1), got {eps!r}")
     _check_textures(textures)
+    default_weights: tuple[float, ...] = ()
+    if expression is not None:
+        e = torch.as_tensor(expression).detach().to("cpu", torch.float64).reshape(-1)
+        if e.numel() != model.num_expression or not bool(torch.isfinite(e).all()):
+            raise ValueError(f"expression: expected {model.num_expression} finite weights, got "
+                             f"{tuple(torch.as_tensor(expression).shape)}")
+        if bool((e != 0).any()):
+            default_weights = tuple(float(x) for x in e.to(torch.float32))
     prov = _provenance(provenance, model, textures)
     shape_b = _shape_batch(model, shape)
 
@@ -132,6 +143,7 @@ def build_head_asset(
     return HeadAsset(
         name=name, lods=tuple(levels), skeleton=_skeleton(model, joints),
         morph_target_names=tuple(model.expression_names), materials=materials, animations=(), provenance=prov,
+        default_weights=default_weights,
     )
 
 

@@ -276,6 +276,8 @@ class HeadAsset:
             every LOD has ``T`` targets in this order.
         materials: the materials the parts name.
         animations: clips (empty until the expression-sequence generator provides them).
+        default_weights: ``T`` morph weights the meshes show by default (glTF ``mesh.weights``: the spec's
+            expression, e.g. a smile of 0.7); empty for the neutral face.
         provenance: JSON-serialisable record of what made the head (model and its licence, generator and
             weights versions, seed, resolved parameters, spec hash, project version).
     """
@@ -287,6 +289,7 @@ class HeadAsset:
     materials: tuple[Material, ...]
     animations: tuple[Animation, ...] = ()
     provenance: dict[str, Any] = field(default_factory=dict)
+    default_weights: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.lods:
@@ -307,6 +310,10 @@ class HeadAsset:
                                      f"targets, expected {t} (morph_target_names)")
                 if p.joints.size and int(p.joints.max()) >= self.skeleton.num_joints:
                     raise ValueError(f"HeadAsset.lods[{i}] part {p.name}: joint index out of range")
+        if self.default_weights and (len(self.default_weights) != t
+                                     or not all(np.isfinite(w) for w in self.default_weights)):
+            raise ValueError(f"HeadAsset.default_weights: expected {t} finite weights (one per morph target) "
+                             f"or none, got {len(self.default_weights)}")
         clips = [a.name for a in self.animations]
         if len(set(clips)) != len(clips):
             raise ValueError("HeadAsset.animations: clip names must be unique")
