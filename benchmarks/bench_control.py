@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import statistics
 import sys
@@ -32,19 +31,7 @@ from assetgen.control import (  # noqa: E402
     spec_from_latent,
     specs_from_latents,
 )
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{cpu}, {os.cpu_count()} CPUs ({usable} usable), {platform.system()} {platform.release()}"
+from common import machine  # noqa: E402
 
 
 def timed(fn, repeats: int) -> list[float]:

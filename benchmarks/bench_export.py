@@ -30,18 +30,7 @@ import assetgen.heads as heads  # noqa: E402
 from assetgen.asset import build_head_asset, decimate_part  # noqa: E402
 from assetgen.textures import TextureSet  # noqa: E402
 from exporters.gltf import export_glb  # noqa: E402
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, torch threads {torch.get_num_threads()}"
+from common import machine  # noqa: E402
 
 
 def timed(fn, repeats: int) -> tuple[float, float, object]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import shutil
 import statistics
 import sys
@@ -31,20 +30,7 @@ import assetgen.heads as heads  # noqa: E402
 from assetgen.heads import lbs  # noqa: E402
 from assetgen.heads.cuda_graph import CudaGraphForward  # noqa: E402
 from flame_fixture import write_flame_folder  # noqa: E402
-
-
-def machine(device: str) -> str:
-    if device == "cuda":
-        return torch.cuda.get_device_name()
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {torch.get_num_threads()} threads"
+from common import machine  # noqa: E402
 
 
 def timed(fn, device: str, repeats: int, min_time: float = 0.2) -> float:

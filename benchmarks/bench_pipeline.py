@@ -10,8 +10,6 @@ Reference measured in the same run: trimesh's textured-glb export of the same LO
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import shutil
 import statistics
 import sys
@@ -28,16 +26,7 @@ from assetgen.asset import build_head_asset  # noqa: E402
 from assetgen.pipeline import PipelineOptions, head_surface, load_model, provenance_of, render_preview  # noqa: E402
 from exporters.bundle import BundleOptions, write_bundle  # noqa: E402
 from exporters.cli import main as pack_main  # noqa: E402
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+from common import machine  # noqa: E402
 
 
 def one_head(seed: int, out: Path, options: PipelineOptions) -> dict[str, float]:
@@ -94,8 +83,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"machine: {cpu_name()}, {os.cpu_count()} CPUs, torch threads {args.threads}; "
-          f"Python {platform.python_version()}, torch {torch.__version__}; load average {os.getloadavg()}")
+    print(f"machine: {machine()}")
     print(f"command: {' '.join(sys.argv)}")
     options = PipelineOptions()
     tmp = Path(tempfile.mkdtemp(prefix="bench_pipeline."))

@@ -29,20 +29,7 @@ sys.path[:0] = [str(ROOT)]
 import assetgen.heads as heads  # noqa: E402
 from assetgen.render import MaterialMaps, RenderMesh, get_backend, portrait_camera, render_portrait  # noqa: E402
 from assetgen.render.synthetic import synthetic_texture_set  # noqa: E402
-
-
-def machine(device: str) -> str:
-    if device == "cuda":
-        return f"{torch.cuda.get_device_name()} (torch {torch.__version__}, CUDA {torch.version.cuda})"
-    name = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{name}, {torch.get_num_threads()} torch threads (torch {torch.__version__})"
+from common import machine  # noqa: E402
 
 
 def timed(fn, device: str, repeats: int, warmup: int = 2) -> tuple[float, float, float]:

@@ -27,9 +27,9 @@ cache ``$ASSETGEN_CACHE`` (default ``~/.cache/assetgen``) ``/text_directions/<mo
 
 from __future__ import annotations
 
+import io
 import json
 import os
-import tempfile
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from assetgen.control import controls as C
+from assetgen.io import atomic_write_bytes
 from assetgen.control.measure import EXPRESSION_MEASURES, measure_landmarks
 
 __all__ = ["FITTER_VERSION", "IDENTITY_MEASURES", "Direction", "Directions", "fit_directions", "directions_for",
@@ -215,20 +216,10 @@ def save_directions(directions: Directions, path: str | Path) -> None:
         arrays[f"{space}/{name}"] = np.concatenate([[d.sigma, d.slope, d.accuracy], d.normal])
     arrays["__meta__"] = np.frombuffer(json.dumps({"model": directions.model, "card": directions.card}).encode(),
                                        dtype=np.uint8)
-    for target, write in ((path, lambda f: np.savez(f, **arrays)),
-                          (path.with_suffix(".json"),
-                           lambda f: f.write(json.dumps(directions.card, indent=1, sort_keys=True).encode()))):
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                write(f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
+    atomic_write_bytes(path.with_suffix(".json"), json.dumps(directions.card, indent=1, sort_keys=True).encode())
 
 
 def load_directions(path: str | Path) -> Directions:

@@ -30,14 +30,15 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import logging
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from assetgen.io import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
@@ -342,17 +343,9 @@ def compile_open(out: Path = DEFAULT_PATH, *, force: bool = False) -> Path:
                                                                                "pheno_var_step") else v
     store["meta"] = np.array(json.dumps(meta, sort_keys=True))
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=out.name, suffix=".tmp.npz")
-    os.chmod(tmp, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, **store)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **store)
+    atomic_write_bytes(out, buf.getvalue())
     log.info("wrote %s (%.1f MB)", out, out.stat().st_size / 1e6)
     return out
 

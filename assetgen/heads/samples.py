@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import re
 import sys
 from collections.abc import Iterable, Sequence
@@ -39,6 +38,7 @@ import torch
 
 import assetgen
 from assetgen.heads import load
+from assetgen.io import atomic_write_bytes
 from assetgen.heads.base import HeadModel
 
 __all__ = ["SampleInfo", "sample_controls", "write_samples", "main", "MAX_COUNT", "FORMATS"]
@@ -200,18 +200,6 @@ def _main_controls(model: HeadModel, shape: np.ndarray, expression: np.ndarray, 
 
 
 # ------------------------------------------------------------------------------------------------ writers
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def obj_bytes(vertices: np.ndarray, faces: np.ndarray, uvs: np.ndarray, uv_faces: np.ndarray,
               comment: str = "") -> bytes:
     """Wavefront OBJ text: ``v``, ``vt`` and ``f v/vt`` lines (1-based), one ``o head`` object.
@@ -337,7 +325,7 @@ def write_samples(
             files = []
             for fmt in fmts:
                 path = out_dir / f"head_{i:04d}.{fmt}"
-                _atomic_write(path, _WRITERS[fmt](verts, faces, uvs, uv_faces, header(i)))
+                atomic_write_bytes(path, _WRITERS[fmt](verts, faces, uvs, uv_faces, header(i)))
                 files.append(path)
                 written.add(path.name)
             size = verts.max(0) - verts.min(0) if len(verts) else np.zeros(3)
@@ -379,7 +367,7 @@ def write_samples(
             for s in infos
         ],
     }
-    _atomic_write(out_dir / "summary.json", (_to_json(summary) + "\n").encode("utf-8"))
+    atomic_write_bytes(out_dir / "summary.json", (_to_json(summary) + "\n").encode("utf-8"))
     return infos
 
 

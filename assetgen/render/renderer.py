@@ -12,8 +12,6 @@ samples: the sub-sample ``(s // 2, s // 2)`` of each pixel (the pixel centre for
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -330,8 +328,6 @@ def _shade_pixels(interp: torch.Tensor, tri: torch.Tensor, covered: torch.Tensor
 def save_png(image: torch.Tensor | np.ndarray, alpha: torch.Tensor | np.ndarray | None, path: str | Path) -> Path:
     """Write one ``[H, W, 3]`` sRGB image in [0, 1] (and ``[H, W, 1]``/``[H, W]`` alpha) as an 8-bit PNG (RGBA when
     ``alpha`` is given), atomically: a temporary file in the target folder, fsync, then rename. Returns the path."""
-    from PIL import Image
-
     img = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
     if img.ndim == 4 and img.shape[0] == 1:
         img = img[0]
@@ -343,15 +339,6 @@ def save_png(image: torch.Tensor | np.ndarray, alpha: torch.Tensor | np.ndarray 
         a = a.reshape(img.shape[0], img.shape[1], 1)
         channels.append(a)
     data = np.clip(np.round(np.concatenate(channels, -1).astype(np.float64) * 255.0), 0, 255).astype(np.uint8)
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            Image.fromarray(data, "RGBA" if alpha is not None else "RGB").save(fh, format="PNG")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    from assetgen.io import atomic_write_bytes, encode_png
+
+    return atomic_write_bytes(path, encode_png(data))
