@@ -102,3 +102,41 @@ def test_same_command_in_two_processes_gives_byte_identical_files(tmp_path):
         digests.append(json.loads((tmp_path / name / "index.json").read_text())["heads"][0]["files"])
     assert digests[0] == digests[1]
     assert (tmp_path / "a" / "head_0000" / "head.glb").read_bytes() == (tmp_path / "b" / "head_0000" / "head.glb").read_bytes()
+
+
+def test_text_door(tmp_path, capsys):
+    out = tmp_path / "t"
+    assert run_cli(*FAST, "--text", "a very old man with a wide nose, smiling", "--seed", "4", "--out", out) == 0
+    spec = json.loads((out / "head_0000" / "manifest.json").read_text())["spec"]
+    assert spec["identity"]["age"] >= 70 and spec["identity"]["sex"] > 0.5
+    assert spec["expression"]["mouthSmileLeft"] > 0.3
+    err = capsys.readouterr().err
+    assert "understood:" in err and "age" in err
+    assert run_cli(*FAST, "--text", "the weather in paris", "--out", tmp_path / "none") == 2
+    assert "text" in capsys.readouterr().err and not (tmp_path / "none").exists()
+    assert run_cli(*FAST, "--edit", "make him look younger", "--base", out / "head_0000" / "manifest.json",
+                   "--out", tmp_path / "young") == 0
+    young = json.loads((tmp_path / "young" / "head_0000" / "manifest.json").read_text())["spec"]
+    assert young["identity"]["age"] < spec["identity"]["age"]
+
+
+def test_flame_model_through_every_door(tmp_path):
+    from flame_fixture import write_flame_folder
+
+    folder = write_flame_folder(tmp_path / "flame").folder  # FLAME 2020 layout: 300 shape + 100 expression
+    assert run_cli(*FAST, "--model", folder, "--count", 2, "--out", tmp_path / "seed") == 0
+    index = json.loads((tmp_path / "seed" / "index.json").read_text())
+    assert index["model"].startswith("flame:") and index["count"] == 2
+    params = tmp_path / "p.json"
+    params.write_text(json.dumps({"model": "flame", "identity": {"shape": [1.0] + [0.0] * 299},
+                                  "expression": {"coefficients": [0.5] * 100}}))
+    assert run_cli(*FAST, "--model", folder, "--params", params, "--out", tmp_path / "params") == 0
+    base = tmp_path / "params" / "head_0000" / "manifest.json"
+    assert json.loads(base.read_text())["provenance"]["head_model"]["id"] == index["model"]
+    assert run_cli(*FAST, "--model", folder, "--text", "a wide face with a big nose", "--out", tmp_path / "t") == 0
+    assert run_cli(*FAST, "--model", folder, "--edit", "wrinkles *= 2", "--base", base, "--out", tmp_path / "e") == 0
+    # a base manifest from another model is refused
+    open_base = tmp_path / "open"
+    assert run_cli(*FAST, "--out", open_base) == 0
+    assert run_cli(*FAST, "--model", folder, "--edit", "age += 1", "--base", open_base / "head_0000" / "manifest.json",
+                   "--out", tmp_path / "bad") == 2

@@ -59,7 +59,7 @@ def test_expression_and_pose_of_the_spec_reach_the_mesh():
 
 
 def test_flame_specs_need_their_model(tmp_path):
-    flame = heads.load(write_flame_folder(tmp_path / "flame", num_shape=20, num_expression=10).folder)
+    flame = heads.load(write_flame_folder(tmp_path / "flame").folder)
     spec = control.spec_from_seed(1, flame)
     with pytest.raises(ValueError, match="model"):
         generate_head(spec, options=SMALL)
