@@ -150,4 +150,12 @@ def test_seams_are_continuous(model):
     print(f"\nseam edges {len(edges)}: albedo |Δ| {seam_alb:.2f}/255 (random pairs {rand:.2f}); "
           f"world normal Δ {seam_n:.2f}° (mean detail tilt {np.mean(tilt):.2f}°)")
     assert seam_alb < 3.0 and seam_alb < 0.15 * rand
-    assert seam_n < 1.5
+    # slopes are taken in 3D along the smooth frame and the pore scale is band-limited to the texel footprint:
+    # 0.94° mean / 0.69° median here (was 1.19° / 0.88° with a 2.5× fainter normal map); the rest is texel
+    # reconstruction of the detail on each side's grid, 8-bit quantisation, and a few seam points whose
+    # bilinear footprint reaches a neighbouring UV island
+    assert seam_n < 1.1 and float(np.median(dn)) < 0.8
+    # the detail reads at 1K: face normals tilt visibly (x/y std of the decoded normal)
+    face = (procedural_layout(model, size).maps["freckle_zone"].view(size, size) > 0.6).numpy()
+    nxy = tex.normal[face][:, :2].astype(float) / 127.5 - 1.0
+    assert float(nxy.std(0).mean()) > 0.06

@@ -44,13 +44,18 @@ class _Subset:
     data: dict[str, torch.Tensor]
 
 
-def _feature_subsets(pos, lm, skin_w, r, sc, maps) -> dict[str, _Subset]:
-    """Anatomical coordinates of brows and wrinkle families on the texels near them (cached)."""
+def _feature_subsets(pos, lm, skin_w, r, sc, maps, fixed: dict[str, _Subset] | None = None,
+                     brows: bool = True) -> dict[str, _Subset]:
+    """Anatomical coordinates of brows and wrinkle families on the texels near them (cached).
+
+    ``fixed``: reuse these subsets' texels (the wrinkle data evaluated at other points ``pos`` of the same
+    texels, e.g. offset along the tangents for the normal map's slopes)."""
     out: dict[str, _Subset] = {}
     x, y = pos[:, 0], pos[:, 1]
     # eyebrows: polyline through the brow landmarks, nudged down onto the brow's centre line
     down = torch.tensor([0.0, sc(0.002), 0.0], device=pos.device)
-    for side, ids, medial_first in (("brow_r", list(range(21, 16, -1)), True), ("brow_l", list(range(22, 27)), True)):
+    for side, ids, medial_first in ((("brow_r", list(range(21, 16, -1)), True), ("brow_l", list(range(22, 27)), True))
+                                    if brows else ()):
         d, s = _polyline(pos, lm[ids] - down)
         sel = (d < sc(0.014)) & (skin_w > 0.5)
         idx = sel.nonzero().flatten()
@@ -69,10 +74,10 @@ def _feature_subsets(pos, lm, skin_w, r, sc, maps) -> dict[str, _Subset]:
          brow_y + sc(0.045), y) * _smoothstep(half_w * 0.85, half_w * 0.5, x.abs()) * skin_w
     spacing = sc(0.0085)
     bend = 0.12 * (x / half_w) ** 2  # lines arch a little toward the temples
-    _add(out, "forehead", fh, {"phase": (y - brow_y) / spacing - bend / spacing * sc(0.01), "width": spacing * 0.16})
+    _add(out, "forehead", fh, {"phase": (y - brow_y) / spacing - bend / spacing * sc(0.01), "width": spacing * 0.16}, fixed)
     gl = (torch.exp(-((y - float(lm[[21, 22], 1].mean())) / sc(0.009)) ** 2)
           * _smoothstep(sc(0.012), sc(0.006), x.abs()) * skin_w)
-    _add(out, "glabella", gl, {"phase": x.abs() / sc(0.004) + 0.5, "width": sc(0.0006)})
+    _add(out, "glabella", gl, {"phase": x.abs() / sc(0.004) + 0.5, "width": sc(0.0008)}, fixed)
     env = zero = torch.zeros_like(x)
     phase = zero
     for corner, sign in ((36, -1.0), (45, 1.0)):
@@ -85,7 +90,7 @@ def _feature_subsets(pos, lm, skin_w, r, sc, maps) -> dict[str, _Subset]:
              * _smoothstep(-0.1, sc(0.004), lateral) * (ang.abs() < 1.1).float() * skin_w)
         phase = torch.where(e > env, ang / 0.17, phase)
         env = torch.maximum(env, e)
-    _add(out, "crows", env, {"phase": phase, "width": sc(0.0007)})
+    _add(out, "crows", env, {"phase": phase, "width": sc(0.0009)}, fixed)
     ue_env, ue_phase = zero, zero
     for lo in ((40, 41), (46, 47)):
         ctr = lm[list(lo)].mean(0)
@@ -95,7 +100,7 @@ def _feature_subsets(pos, lm, skin_w, r, sc, maps) -> dict[str, _Subset]:
              * (rel[:, 1] < 0).float() * skin_w * (1 - r["eyelids"]))
         ue_phase = torch.where(e > ue_env, dist / sc(0.0045), ue_phase)
         ue_env = torch.maximum(ue_env, e)
-    _add(out, "undereye", ue_env, {"phase": ue_phase, "width": sc(0.0007)})
+    _add(out, "undereye", ue_env, {"phase": ue_phase, "width": sc(0.00085)}, fixed)
     nl_env, nl_dist = zero, torch.full_like(x, 1.0)
     for wing, mouth, sign in ((31, 48, -1.0), (35, 54, 1.0)):
         a = lm[wing] + torch.tensor([sign * sc(0.007), sc(0.002), -sc(0.004)], device=pos.device)
@@ -106,15 +111,15 @@ def _feature_subsets(pos, lm, skin_w, r, sc, maps) -> dict[str, _Subset]:
         e = torch.exp(-(d / sc(0.006)) ** 2) * torch.sin(math.pi * s).clamp_min(0) ** 0.5 * skin_w * (1 - r["lips"])
         nl_dist = torch.where(e > nl_env, d, nl_dist)
         nl_env = torch.maximum(nl_env, e)
-    _add(out, "nasolabial", nl_env, {"dist": nl_dist, "width": sc(0.0022)})
+    _add(out, "nasolabial", nl_env, {"dist": nl_dist, "width": sc(0.0022)}, fixed)
     neck = r["neck"] * skin_w * _smoothstep(float(lm[8, 1]) - sc(0.015), float(lm[8, 1]) - sc(0.03), y)
-    _add(out, "neck", neck, {"phase": y / sc(0.013) + 0.25 * torch.sin(x / sc(0.03)), "width": sc(0.0012)})
+    _add(out, "neck", neck, {"phase": y / sc(0.013) + 0.25 * torch.sin(x / sc(0.03)), "width": sc(0.0012)}, fixed)
     del maps
     return out
 
 
-def _add(out: dict, name: str, env: torch.Tensor, data: dict[str, Any]) -> None:
-    idx = (env > 0.01).nonzero().flatten()
+def _add(out: dict, name: str, env: torch.Tensor, data: dict[str, Any], fixed: dict | None = None) -> None:
+    idx = (env > 0.01).nonzero().flatten() if fixed is None else fixed[name].idx
     d = {k: (v[idx] if isinstance(v, torch.Tensor) else torch.tensor(float(v))) for k, v in data.items()}
     d["env"] = env[idx]
     out[name] = _Subset(idx, d)

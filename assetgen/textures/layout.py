@@ -27,7 +27,8 @@ class ProceduralLayout:
     """Everything the procedural model needs that depends only on (model, size) (see module doc)."""
 
     bake: BakeLayout
-    coords: dict[str, torch.Tensor]  # noise-tile grid coordinates [P, 3] per scale, sym and raw
+    coords: dict[str, torch.Tensor]  # noise-tile grid coordinates [P, 3] per scale, sym and raw; "_tb": [2P, 3]
+    # at the points offset by SLOPE_STEP_M along the reference tangent, then bitangent (normal-map slopes)
     maps: dict[str, torch.Tensor]  # [P] float32 cached per-texel maps
     subsets: dict[str, _Subset]
     ref_vertices: torch.Tensor  # [1, V, 3]
@@ -40,10 +41,18 @@ class ProceduralLayout:
 
 
 _SCALES = {  # name: (stream, channels, voxels, tile meters, spectral peak in cycles per tile)
-    "pore": (1, 3, 48, 0.012, 8.0),    # λ ≈ 1.5 mm: pores, follicles, micro-relief
+    "pore": (1, 3, 48, 0.012, 5.0),    # λ ≈ 2.4 mm: pores, follicles, micro-relief (≈ 4 texels at 1K on the face)
     "fine": (2, 3, 48, 0.048, 12.0),   # λ ≈ 4 mm: freckles, moles, wrinkle warp
     "mid": (3, 2, 32, 0.20, 8.0),      # λ ≈ 25 mm: mottling, age spots
 }
+
+#: Spectral width (std of ln k) per scale; the pore scale is narrow so its slopes stay ≥ ~4 texels at 1K.
+BANDWIDTH = {"pore": 0.28, "fine": 0.45, "mid": 0.45}
+#: The normal map's slopes are forward differences of the displacement over this step (m) along the smooth
+#: per-texel tangent and bitangent, in 3D (so both sides of a UV seam take the same slope at the same point).
+SLOPE_STEP_M = 5e-5
+#: Noise channels (per scale) the displacement reads, also sampled at the offset points.
+DISP_CHANNELS = {"pore": (0, 2), "fine": (1, 2)}
 
 _LAYOUTS: "weakref.WeakKeyDictionary[torch.nn.Module, dict]" = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
@@ -156,6 +165,23 @@ def _build(model, size: int) -> ProceduralLayout:
     maps["scalp"] = r["scalp"] * skin_w
     maps["pore"] = (0.6 + 0.9 * nose + 0.6 * cheeks + 0.35 * forehead) * skin_w * (1 - 0.85 * r["lips"]) * (
         1 - 0.6 * r["eyelids"])
+    # band-limit the pore scale to the texel footprint: fade it where a texel is wider than ~0.3-0.5 of its
+    # wavelength (low-resolution maps, sparse UV regions); per model vertex (largest adjacent footprint), so
+    # both sides of a UV seam fade alike
+    fv = model.faces
+    area3 = torch.linalg.cross(v0[fv[:, 1]] - v0[fv[:, 0]], v0[fv[:, 2]] - v0[fv[:, 0]], dim=-1).norm(dim=-1)
+    uvt = model.uvs.to(device, torch.float32)[model.uv_faces]
+    e1, e2 = uvt[:, 1] - uvt[:, 0], uvt[:, 2] - uvt[:, 0]
+    area_uv = (e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]).abs()
+    fp_face = torch.where(area_uv > 1e-14, (area3 / area_uv.clamp_min(1e-14)).sqrt() / size, torch.zeros_like(area3))
+    fp_vert = torch.zeros(nv, device=device).scatter_reduce(0, fv.reshape(-1), fp_face.repeat_interleave(3),
+                                                            reduce="amax")
+    fp = bl.sample(fp_vert[:, None]).reshape(-1)
+    lam = _SCALES["pore"][3] / _SCALES["pore"][4]
+    maps["footprint"] = fp
+    # slopes continue a few texels into the padding (mip-map filtering), then fade to flat
+    maps["slope_mask"] = _smoothstep(6.0, 4.0, bl.atlas.distance.reshape(-1).to(fp))
+    maps["pore"] = maps["pore"] * _smoothstep(0.5 * lam, 0.3 * lam, fp)
     maps["rough"] = (0.55 * skin_w + (0.45 - 0.55) * forehead + (0.42 - 0.55) * nose + (0.36 - 0.55) * r["lips"]
                      + (0.6 - 0.55) * (r["neck"] + r["scalp"]) + 0.32 * (1 - is_skin + maps["mouth"] * is_skin))
     maps["rough"] = torch.where(part == 1, torch.full_like(x, 0.06), maps["rough"]).clamp(0.04, 0.9)
@@ -168,6 +194,21 @@ def _build(model, size: int) -> ProceduralLayout:
         coords[name + "_sym"] = nz.tile_coordinates(mirrored, tile, rot)
         coords[name + "_raw"] = nz.tile_coordinates(pos, tile, rot)
     frames = surface_frames(model, ref, bl)
+    # the same fields at the points offset along the reference tangent / bitangent (normal-map slopes)
+    off = [pos + SLOPE_STEP_M * frames.tangent[0].reshape(-1, 3), pos + SLOPE_STEP_M * frames.bitangent[0].reshape(-1, 3)]
+    both = torch.cat(off, 0)
+    mirrored_tb = torch.stack([both[:, 0].abs(), both[:, 1], both[:, 2]], -1)
+    for name in DISP_CHANNELS:
+        _stream, _c, _n, tile, _peak = _SCALES[name]
+        rot = nz.random_rotation(_stream).to(device)
+        coords[name + "_sym_tb"] = nz.tile_coordinates(mirrored_tb, tile, rot)
+        coords[name + "_raw_tb"] = nz.tile_coordinates(both, tile, rot)
+    if lm is not None:
+        shifted = [_feature_subsets(q, lm, skin_w, r, sc, maps, fixed=subsets, brows=False) for q in off]
+        for name, sub in shifted[0].items():
+            for k in ("phase", "dist", "env"):
+                if k in sub.data:
+                    subsets[name].data[k + "_tb"] = torch.stack([sub.data[k], shifted[1][name].data[k]])
     ao_v = vertex_ambient_occlusion(model, ref)
     ao = bl.sample(ao_v[..., None]).reshape(1, -1).clamp(0.0, 1.0)
     return ProceduralLayout(bake=bl, coords=coords, maps={k: v.contiguous() for k, v in maps.items()},

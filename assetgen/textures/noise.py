@@ -20,6 +20,8 @@ import torch.nn.functional as F
 __all__ = ["hash_uniform", "noise_volumes", "sample_volumes", "tile_coordinates"]
 
 _MASK32 = 0xFFFFFFFF
+_M1 = 0x7FEB352D
+_M2 = 0x846CA68B - (1 << 32)  # as a signed int32
 
 
 def _mix32(x: torch.Tensor) -> torch.Tensor:
@@ -32,28 +34,46 @@ def _mix32(x: torch.Tensor) -> torch.Tensor:
     return x ^ (x >> 16)
 
 
+def _mix32_i32(x: torch.Tensor) -> torch.Tensor:
+    """:func:`_mix32` on int32 tensors (two's-complement wrap-around; logical shifts by masking): the same
+    bits, half the memory traffic of int64 on the GPU."""
+    x = x ^ ((x >> 16) & 0xFFFF)
+    x = x * _M1
+    x = x ^ ((x >> 15) & 0x1FFFF)
+    x = x * _M2
+    return x ^ ((x >> 16) & 0xFFFF)
+
+
+def _to_i32(x: torch.Tensor) -> torch.Tensor:
+    """int64 holding a uint32 value → the int32 with the same bits."""
+    return torch.where(x >= 2 ** 31, x - 2 ** 32, x).to(torch.int32)
+
+
 def hash_uniform(seeds: torch.Tensor, stream: int, count: int) -> torch.Tensor:
     """``[B, count]`` float32 uniforms in (0, 1) from integer ``seeds [B]`` and a stream id (deterministic on
-    every device: pure integer arithmetic)."""
+    every device: pure integer arithmetic; the per-element work is int32, the per-seed key int64)."""
     seeds = seeds.to(torch.int64)
-    idx = torch.arange(count, device=seeds.device, dtype=torch.int64)
-    key = _mix32(seeds[:, None] * 0x9E3779B1 + stream * 0x85EBCA77) ^ idx[None, :]
-    h = _mix32(_mix32(key) + idx[None, :] * 0xC2B2AE3D)
-    return ((h.to(torch.float32) + 0.5) / 4294967296.0).clamp(1e-7, 1.0 - 1e-7)
+    key = _mix32(_mix32(seeds ^ (seeds >> 32)) * 0x9E3779B1 + stream * 0x85EBCA77)  # [B], uint32 in int64
+    idx = torch.arange(count, device=seeds.device, dtype=torch.int32)
+    h = _mix32_i32(_mix32_i32(_to_i32(key)[:, None] ^ idx[None, :]) + idx[None, :] * _to_i32(
+        torch.tensor(0xC2B2AE3D)).item())
+    # top 24 bits → float32 exactly: (k + 0.5) / 2^24 lies in (0, 1)
+    return (((h >> 8) & 0xFFFFFF).to(torch.float32) + 0.5) * (1.0 / 16777216.0)
 
 
-def _band_filter(n: int, peak_cycles: float, device: torch.device) -> torch.Tensor:
-    """Amplitude filter ``[n, n, n//2+1]`` of a band-pass (log-normal in frequency) around ``peak_cycles``
-    cycles per tile, normalised so the filtered field has unit variance."""
+def _band_filter(n: int, peak_cycles: float, device: torch.device, bandwidth: float = 0.45) -> torch.Tensor:
+    """Amplitude filter ``[n, n, n//2+1]`` of a band-pass (log-normal in frequency, ``bandwidth`` its standard
+    deviation in ln k) around ``peak_cycles`` cycles per tile."""
     f = torch.fft.fftfreq(n, d=1.0 / n, device=device)
     fr = torch.fft.rfftfreq(n, d=1.0 / n, device=device)
     k = torch.sqrt(f[:, None, None] ** 2 + f[None, :, None] ** 2 + fr[None, None, :] ** 2)
-    amp = torch.exp(-0.5 * (torch.log(k.clamp_min(1e-6) / peak_cycles) / 0.45) ** 2)
+    amp = torch.exp(-0.5 * (torch.log(k.clamp_min(1e-6) / peak_cycles) / bandwidth) ** 2)
     amp[0, 0, 0] = 0.0
     return amp
 
 
-def noise_volumes(seeds: torch.Tensor, stream: int, channels: int, n: int, peak_cycles: float) -> torch.Tensor:
+def noise_volumes(seeds: torch.Tensor, stream: int, channels: int, n: int, peak_cycles: float,
+                  bandwidth: float = 0.45) -> torch.Tensor:
     """``[B, C, n+1, n+1, n+1]`` float32 periodic unit-variance noise volumes (wrap-padded by one voxel).
 
     Args:
@@ -62,6 +82,8 @@ def noise_volumes(seeds: torch.Tensor, stream: int, channels: int, n: int, peak_
         channels: independent channels per seed.
         n: voxels per side (the tile period).
         peak_cycles: spectral peak in cycles per tile; keep ``n / peak_cycles ≥ 4`` for smooth sampling.
+        bandwidth: spectral width (standard deviation of ln k); narrower keeps less power above the peak
+            (band-limits the field and, more so, its slopes, to the texel footprint).
     """
     device = seeds.device
     b = seeds.shape[0]
@@ -70,7 +92,7 @@ def noise_volumes(seeds: torch.Tensor, stream: int, channels: int, n: int, peak_
     u2 = hash_uniform(seeds, 2 * stream + 1, count)
     white = torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * math.pi * u2)  # Box-Muller
     white = white.view(b, channels, n, n, n)
-    amp = _band_filter(n, peak_cycles, device)
+    amp = _band_filter(n, peak_cycles, device, bandwidth)
     field = torch.fft.irfftn(torch.fft.rfftn(white, dim=(-3, -2, -1)) * amp, s=(n, n, n), dim=(-3, -2, -1))
     # exact unit variance: white noise has unit power per frequency bin
     var = (2.0 * (amp ** 2).sum() - (amp[..., 0] ** 2).sum() - (amp[..., -1] ** 2).sum() * (n % 2 == 0)) / n ** 3

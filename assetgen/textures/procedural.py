@@ -3,8 +3,10 @@ whole head UV layout, driven by the named controls of :mod:`assetgen.control.tex
 
 Seamless by construction: every field is a function of the texel's 3D point on the model's *neutral*
 (reference) head and of smooth region weights, gathered through the UV atlas; both sides of a UV seam are
-the same 3D point, so they get the same colour and displacement, and the normal map is baked from that
-displacement in the exporter's tangent frames (:mod:`assetgen.textures.bake`), so shading normals agree too.
+the same 3D point, so they get the same colour and displacement. The normal map's slopes are forward
+differences of the same displacement function in 3D, along each texel's smooth tangent and bitangent (the
+exporter's frames, :mod:`assetgen.textures.bake`), so both sides of a seam shade alike; the pore scale is
+band-limited to the texel footprint (narrow spectrum, faded where texels are coarse).
 Detail sticks to the same anatomical place for every identity. Symmetry: noise is sampled at the mirrored
 point ``(|x|, y, z)`` and blended with independent unmirrored noise by ``asymmetry`` (cf. the symmetric
 albedo/reconstruction terms of papers 3 §4.1 and 4 §3).
@@ -39,10 +41,10 @@ from assetgen.control.texture_controls import TEXTURE_CONTROLS, texture_defaults
 from assetgen.textures import noise as nz
 from assetgen.textures import skin
 from assetgen.textures.albedo import albedo as _albedo
-from assetgen.textures.bake import (SurfaceFrames, check_size, encode_normals, surface_frames, tangent_normals,
-                                    vertex_ambient_occlusion, _check_vertices)
-from assetgen.textures.displacement import DISPLACEMENT_RANGE_M, displacement as _displacement
-from assetgen.textures.layout import _SCALES, ProceduralLayout, procedural_layout
+from assetgen.textures.bake import (SurfaceFrames, check_size, surface_frames, vertex_ambient_occlusion,
+                                    _check_vertices)
+from assetgen.textures.displacement import DISPLACEMENT_RANGE_M, _fused, displacement as _displacement
+from assetgen.textures.layout import _SCALES, BANDWIDTH, DISP_CHANNELS, ProceduralLayout, procedural_layout
 from assetgen.textures.types import TextureSet
 
 __all__ = ["GENERATOR_NAME", "GENERATOR_VERSION", "DISPLACEMENT_RANGE_M", "TextureBatch", "generate_textures",
@@ -50,7 +52,7 @@ __all__ = ["GENERATOR_NAME", "GENERATOR_VERSION", "DISPLACEMENT_RANGE_M", "Textu
            "ProceduralLayout"]
 
 GENERATOR_NAME = "assetgen.textures.procedural"
-GENERATOR_VERSION = "1.0"
+GENERATOR_VERSION = "1.1"
 
 # ----------------------------------------------------------------------------------------------- controls
 def resolve_controls(controls: dict[str, Any] | None) -> dict[str, float]:
@@ -165,8 +167,7 @@ def generate_texture_batch(model, controls_list: Sequence[dict[str, Any] | None]
     b = len(seed_list)
     with torch.no_grad():
         if shapes is None:
-            frames, ao = layout.ref_frames, layout.ref_ao.expand(b, -1)
-            frames_b = 1
+            frames, ao = None, layout.ref_ao.expand(b, -1)
         else:
             shp = shapes if isinstance(shapes, torch.Tensor) else torch.stack([torch.as_tensor(s) for s in shapes])
             if shp.ndim != 2 or shp.shape[0] != b:
@@ -176,27 +177,25 @@ def generate_texture_batch(model, controls_list: Sequence[dict[str, Any] | None]
             verts = _check_vertices(model, verts)
             frames = surface_frames(model, verts, layout.bake)
             ao = layout.bake.sample(vertex_ambient_occlusion(model, verts)[..., None]).reshape(b, -1).clamp(0, 1)
-            frames_b = b
         ctl = {k: torch.tensor([c[k] for c in resolved], device=dev, dtype=torch.float32)
                for k in TEXTURE_CONTROLS}
         seeds_t = torch.tensor(seed_list, device=dev, dtype=torch.int64)
         ctl["_seeds"] = seeds_t
-        albedo, disp = _albedo_and_displacement(layout, ctl, seeds_t)
-        if frames_b == 1 and b > 1:
-            frames = SurfaceFrames(*(t.expand(b, *t.shape[1:]) for t in (
-                frames.position, frames.normal, frames.tangent, frames.bitangent, frames.grad_to_tb)))
+        albedo, disp, slopes = _albedo_and_displacement(layout, ctl, seeds_t,
+                                                        need_raw=any(c["asymmetry"] > 0 for c in resolved))
         s = size
-        normal = tangent_normals(disp.view(b, s, s), frames, layout.bake)
+        normal = _slope_normals(slopes, layout, frames).view(b, s, s, 3)
         cavity = 1.0 + (disp / 2.5e-4).clamp(-1.0, 0.0) / 3.0
         occl = (ao * cavity).clamp(0.0, 1.0)
         age = ((ctl["skin_age"] - 20.0) / 50.0).clamp(0.0, 1.4)[:, None]
         rough = (layout.maps["rough"][None] * (1.0 + 0.08 * age)).clamp(0.02, 1.0)
-        orm = torch.stack([occl, rough, torch.zeros_like(rough)], -1)
+        u8 = lambda x: (x * 255.0).round().to(torch.uint8)  # noqa: E731
+        orm = torch.stack([u8(occl), u8(rough).expand(b, -1), torch.zeros_like(occl, dtype=torch.uint8)], -1)
         code = ((disp + DISPLACEMENT_RANGE_M) / (2 * DISPLACEMENT_RANGE_M) * 65535.0).round().clamp(0, 65535)
         out = TextureBatch(
             albedo=(skin.linear_to_srgb(albedo) * 255.0).round().to(torch.uint8).view(b, s, s, 3),
-            normal=encode_normals(normal),
-            orm=(orm * 255.0).round().to(torch.uint8).view(b, s, s, 3),
+            normal=normal,
+            orm=orm.view(b, s, s, 3),
             displacement=code.to(torch.int32).view(b, s, s),
             displacement_offset_m=-DISPLACEMENT_RANGE_M, displacement_scale_m=2 * DISPLACEMENT_RANGE_M,
             provenance=[{"generator": GENERATOR_NAME, "version": GENERATOR_VERSION, "seed": seed_list[i],
@@ -205,23 +204,66 @@ def generate_texture_batch(model, controls_list: Sequence[dict[str, Any] | None]
     return out
 
 
-def _noise(layout: ProceduralLayout, seeds: torch.Tensor, asym: torch.Tensor) -> dict[str, torch.Tensor]:
-    """``[B, C, P]`` noise per scale: cos θ · mirrored + sin θ · independent unmirrored, θ = asymmetry · π/2."""
+def _noise(layout: ProceduralLayout, seeds: torch.Tensor, asym: torch.Tensor,
+           need_raw: bool | None = None) -> dict[str, torch.Tensor]:
+    """``[B, C, P]`` noise per scale: cos θ · mirrored + sin θ · independent unmirrored, θ = asymmetry · π/2;
+    ``"pore_tb"``, ``"fine_tb"``: ``[B, 2, 2P]`` the displacement's channels at the tangent/bitangent-offset
+    points. ``need_raw``: whether any asymmetry is > 0 (pass it to spare a device sync)."""
     out = {}
-    theta = (asym * (math.pi / 2))[:, None, None]
-    need_raw = bool((asym > 0).any())
+    theta = (asym * (math.pi / 2))[:, None, None, None, None]
+    if need_raw is None:
+        need_raw = bool((asym > 0).any())
     for name, (stream, ch, n, _tile, peak) in _SCALES.items():
-        vol = nz.noise_volumes(seeds, stream, ch, n, peak)
-        f = nz.sample_volumes(vol, layout.coords[name + "_sym"])
+        # the mix weights scale the (small) volumes, not the (large) samples: f = S(cos θ·V) + S(sin θ·V')
+        vol = nz.noise_volumes(seeds, stream, ch, n, peak, BANDWIDTH[name])
         if need_raw:
-            vol_r = nz.noise_volumes(seeds, stream + 100, ch, n, peak)
-            f = torch.cos(theta) * f + torch.sin(theta) * nz.sample_volumes(vol_r, layout.coords[name + "_raw"])
+            vol = vol * torch.cos(theta)
+            vol_r = nz.noise_volumes(seeds, stream + 100, ch, n, peak, BANDWIDTH[name]) * torch.sin(theta)
+        sel = DISP_CHANNELS.get(name)
+        f = nz.sample_volumes(vol, layout.coords[name + "_sym"])
+        tb = nz.sample_volumes(vol[:, list(sel)], layout.coords[name + "_sym_tb"]) if sel else None
+        if need_raw:
+            f = f + nz.sample_volumes(vol_r, layout.coords[name + "_raw"])
+            if sel:
+                tb = tb + nz.sample_volumes(vol_r[:, list(sel)], layout.coords[name + "_raw_tb"])
         out[name] = f
+        if sel:
+            out[name + "_tb"] = tb
     return out
 
 
-def _albedo_and_displacement(layout: ProceduralLayout, c: dict[str, torch.Tensor], seeds: torch.Tensor):
-    """Linear-RGB albedo ``[B, P, 3]`` in [0, 1] and displacement ``[B, P]`` (meters) of a batch."""
-    n = _noise(layout, seeds, c["asymmetry"])
-    rgb, moles = _albedo(layout, c, n)
-    return rgb.clamp(0.0, 1.0), _displacement(layout, c, n, moles)
+def _slope_normals(slopes: torch.Tensor, layout: ProceduralLayout, frames: SurfaceFrames | None) -> torch.Tensor:
+    """uint8 tangent-space normals ``[B, P, 3]`` of displacement slopes ``[B, 2, P]`` along the reference
+    head's smooth (T, B); ``frames`` of another identity re-express them in its frames through the texture
+    parameterisation (``G_id · G_ref⁻¹``; the identity on the neutral head)."""
+    st, sb = slopes[:, 0], slopes[:, 1]
+    if frames is not None:
+        b = st.shape[0]
+        g_ref = layout.ref_frames.grad_to_tb.reshape(1, -1, 2, 2)
+        g_id = frames.grad_to_tb.reshape(b, -1, 2, 2)
+        det = g_ref[..., 0, 0] * g_ref[..., 1, 1] - g_ref[..., 0, 1] * g_ref[..., 1, 0]
+        ok = det.abs() > 1e-12
+        det = torch.where(ok, det, torch.ones_like(det))
+        # texture-space differences (Δu d, Δv d) = G_ref⁻¹ (d_T, d_B), then (d_T', d_B') = G_id (Δu d, Δv d)
+        du = (g_ref[..., 1, 1] * st - g_ref[..., 0, 1] * sb) / det
+        dv = (g_ref[..., 0, 0] * sb - g_ref[..., 1, 0] * st) / det
+        st = torch.where(ok, g_id[..., 0, 0] * du + g_id[..., 0, 1] * dv, st)
+        sb = torch.where(ok, g_id[..., 1, 0] * du + g_id[..., 1, 1] * dv, sb)
+    return _fused(_encode_slopes, st.device)(st, sb)
+
+
+def _encode_slopes(st: torch.Tensor, sb: torch.Tensor) -> torch.Tensor:
+    """uint8 codes ``[..., 3]`` of the unit normal ``(-st, -sb, 1) / |·|`` (as :func:`encode_normals`)."""
+    inv = torch.rsqrt(st * st + sb * sb + 1.0)
+    enc = lambda x: ((x.clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)  # noqa: E731
+    return torch.stack([enc(-st * inv), enc(-sb * inv), enc(inv)], -1)
+
+
+def _albedo_and_displacement(layout: ProceduralLayout, c: dict[str, torch.Tensor], seeds: torch.Tensor,
+                             need_raw: bool | None = None):
+    """Linear-RGB albedo ``[B, P, 3]`` in [0, 1], displacement ``[B, P]`` (meters) and its slopes
+    ``[B, 2, P]`` along the reference tangent frame, of a batch."""
+    n = _noise(layout, seeds, c["asymmetry"], need_raw)
+    rgb, _moles = _albedo(layout, c, n)
+    disp, slopes = _displacement(layout, c, n)
+    return rgb.clamp(0.0, 1.0), disp, slopes
