@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> Path:
                           lighting=args.lighting, backend=args.backend, supersample=2, outputs=("image", "alpha"))
     image, alpha = res.image.cpu(), res.alpha.cpu()
     if args.turntable:
-        columns = min(views, int(math.ceil(math.sqrt(views * 1.5))))
+        columns = min(views, max(4, int(math.ceil(math.sqrt(views)))))
         pixels = contact_sheet(image, columns, alpha=alpha)
     else:
         rgba = torch.cat([image[0], alpha[0]], dim=-1).numpy().astype(np.float64)

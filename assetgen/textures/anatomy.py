@@ -67,16 +67,20 @@ def _feature_subsets(pos, lm, skin_w, r, sc, maps, fixed: dict[str, _Subset] | N
                                               pts[:, 1].cpu().numpy())).to(p)
         across = torch.where(p[:, 1] >= centre_y, dd, -dd)
         out[side] = _Subset(idx, {"s": ss, "t": across, "p": p})
-    # wrinkle families: cached phase / distance and envelope
+    # wrinkle families: cached phase / distance and envelope. The facial families are placed by (x, y)
+    # around landmarks, so they are limited to the front of the head (in front of the jaw's ends, iBUG 0
+    # and 16, near the ears): without this the forehead lines reappeared at the same height on the back.
+    z_ears = float(lm[[0, 16], 2].mean())
+    face_w = skin_w * _smoothstep(z_ears - sc(0.005), z_ears + sc(0.015), pos[:, 2])
     brow_y = float(lm[17:27, 1].max())
     half_w = float((lm[16, 0] - lm[0, 0]).abs()) / 2
     fh = _smoothstep(brow_y + sc(0.008), brow_y + sc(0.016), y) * _smoothstep(brow_y + sc(0.06),
-         brow_y + sc(0.045), y) * _smoothstep(half_w * 0.85, half_w * 0.5, x.abs()) * skin_w
+         brow_y + sc(0.045), y) * _smoothstep(half_w * 0.85, half_w * 0.5, x.abs()) * face_w
     spacing = sc(0.0085)
     bend = 0.12 * (x / half_w) ** 2  # lines arch a little toward the temples
     _add(out, "forehead", fh, {"phase": (y - brow_y) / spacing - bend / spacing * sc(0.01), "width": spacing * 0.16}, fixed)
     gl = (torch.exp(-((y - float(lm[[21, 22], 1].mean())) / sc(0.009)) ** 2)
-          * _smoothstep(sc(0.012), sc(0.006), x.abs()) * skin_w)
+          * _smoothstep(sc(0.012), sc(0.006), x.abs()) * face_w)
     _add(out, "glabella", gl, {"phase": x.abs() / sc(0.004) + 0.5, "width": sc(0.0008)}, fixed)
     env = zero = torch.zeros_like(x)
     phase = zero
@@ -87,7 +91,7 @@ def _feature_subsets(pos, lm, skin_w, r, sc, maps, fixed: dict[str, _Subset] | N
         rad = torch.sqrt(lateral ** 2 + rel[:, 1] ** 2)
         ang = torch.atan2(rel[:, 1], lateral.clamp_min(1e-6))
         e = (_smoothstep(sc(0.004), sc(0.009), rad) * _smoothstep(sc(0.028), sc(0.016), rad)
-             * _smoothstep(-0.1, sc(0.004), lateral) * (ang.abs() < 1.1).float() * skin_w)
+             * _smoothstep(-0.1, sc(0.004), lateral) * (ang.abs() < 1.1).float() * face_w)
         phase = torch.where(e > env, ang / 0.17, phase)
         env = torch.maximum(env, e)
     _add(out, "crows", env, {"phase": phase, "width": sc(0.0009)}, fixed)
@@ -97,7 +101,7 @@ def _feature_subsets(pos, lm, skin_w, r, sc, maps, fixed: dict[str, _Subset] | N
         rel = pos - ctr
         dist = torch.sqrt((rel[:, 0] * 0.7) ** 2 + rel[:, 1] ** 2)
         e = (_smoothstep(sc(0.003), sc(0.006), dist) * _smoothstep(sc(0.016), sc(0.011), dist)
-             * (rel[:, 1] < 0).float() * skin_w * (1 - r["eyelids"]))
+             * (rel[:, 1] < 0).float() * face_w * (1 - r["eyelids"]))
         ue_phase = torch.where(e > ue_env, dist / sc(0.0045), ue_phase)
         ue_env = torch.maximum(ue_env, e)
     _add(out, "undereye", ue_env, {"phase": ue_phase, "width": sc(0.00085)}, fixed)

@@ -52,7 +52,7 @@ __all__ = ["GENERATOR_NAME", "GENERATOR_VERSION", "DISPLACEMENT_RANGE_M", "Textu
            "ProceduralLayout"]
 
 GENERATOR_NAME = "assetgen.textures.procedural"
-GENERATOR_VERSION = "1.1"
+GENERATOR_VERSION = "1.2"
 
 # ----------------------------------------------------------------------------------------------- controls
 def resolve_controls(controls: dict[str, Any] | None) -> dict[str, float]:
