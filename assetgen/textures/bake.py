@@ -72,8 +72,28 @@ class BakeLayout:
         return torch.einsum("bsthc,sth->bstc", attr[:, corner], w)
 
 
-_LAYOUTS: "weakref.WeakKeyDictionary[torch.nn.Module, dict]" = weakref.WeakKeyDictionary()
-_LOCK = threading.Lock()
+class ModelCache:
+    """Per-(model, size, device) cache of data built once (layouts); entries die with their model."""
+
+    def __init__(self) -> None:
+        self._store: "weakref.WeakKeyDictionary[torch.nn.Module, dict]" = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def get(self, model, size: int, build):
+        """The cached ``build(model, size)`` for ``model`` at ``size`` on the model's device."""
+        size = check_size(size)
+        key = (size, str(model.device))
+        with self._lock:
+            hit = self._store.get(model, {}).get(key)
+        if hit is not None:
+            return hit
+        value = build(model, size)
+        with self._lock:
+            self._store.setdefault(model, {})[key] = value
+        return value
+
+
+_LAYOUTS = ModelCache()
 
 
 def check_size(size: object) -> int:
@@ -84,16 +104,7 @@ def check_size(size: object) -> int:
 
 def bake_layout(model, size: int) -> BakeLayout:
     """The (cached) :class:`BakeLayout` of ``model``'s UVs at ``size`` texels, on the model's device."""
-    size = check_size(size)
-    key = (size, str(model.device))
-    with _LOCK:
-        hit = _LAYOUTS.get(model, {}).get(key)
-    if hit is not None:
-        return hit
-    layout = _build_layout(model, size)
-    with _LOCK:
-        _LAYOUTS.setdefault(model, {})[key] = layout
-    return layout
+    return _LAYOUTS.get(model, size, _build_layout)
 
 
 def _build_layout(model, size: int) -> BakeLayout:

@@ -5,15 +5,13 @@ coordinates, reference tangent frames and AO. Built once and reused for every he
 
 from __future__ import annotations
 
-import threading
-import weakref
 from dataclasses import dataclass
 
 import torch
 
 from assetgen.textures import noise as nz
 from assetgen.textures.anatomy import _Subset, _eye_subset, _feature_subsets, _polyline, _segment_distance, _smoothstep
-from assetgen.textures.bake import BakeLayout, SurfaceFrames, bake_layout, check_size, surface_frames, \
+from assetgen.textures.bake import BakeLayout, ModelCache, SurfaceFrames, bake_layout, surface_frames, \
     vertex_ambient_occlusion
 
 __all__ = ["ProceduralLayout", "procedural_layout"]
@@ -54,22 +52,12 @@ SLOPE_STEP_M = 5e-5
 #: Noise channels (per scale) the displacement reads, also sampled at the offset points.
 DISP_CHANNELS = {"pore": (0, 2), "fine": (1, 2)}
 
-_LAYOUTS: "weakref.WeakKeyDictionary[torch.nn.Module, dict]" = weakref.WeakKeyDictionary()
-_LOCK = threading.Lock()
+_LAYOUTS = ModelCache()
 
 
 def procedural_layout(model, size: int) -> ProceduralLayout:
     """The cached :class:`ProceduralLayout` of ``model`` at ``size`` texels (on the model's device)."""
-    size = check_size(size)
-    key = (size, str(model.device))
-    with _LOCK:
-        hit = _LAYOUTS.get(model, {}).get(key)
-    if hit is not None:
-        return hit
-    layout = _build(model, size)
-    with _LOCK:
-        _LAYOUTS.setdefault(model, {})[key] = layout
-    return layout
+    return _LAYOUTS.get(model, size, _build)
 
 
 def _vertex_adjacency(faces: torch.Tensor, num_vertices: int) -> torch.Tensor:
