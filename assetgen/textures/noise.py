@@ -111,13 +111,23 @@ def tile_coordinates(points: torch.Tensor, tile: float, rotation: torch.Tensor |
 
 
 def sample_volumes(volumes: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
-    """Trilinear samples ``[B, C, P]`` of ``volumes [B, C, n+1, n+1, n+1]`` at ``coords [P, 3]`` (one gather for
-    every seed and channel: the batch is folded into the channels)."""
+    """Trilinear samples ``[B, C, P]`` of ``volumes [B, C, n+1, n+1, n+1]`` at ``coords [P, 3]``.
+
+    The batch is folded into the channels of ``grid_sample`` gathers, in chunks of seeds whose volumes fit
+    in a GPU's L2 cache together (~8 MB): one gather over all ``B·C`` volumes at once thrashes the cache.
+    Chunking changes no value (each output element is computed the same way).
+    """
     b, c = volumes.shape[:2]
-    vol = volumes.reshape(1, b * c, *volumes.shape[2:])
-    out = F.grid_sample(vol, coords.view(1, 1, 1, -1, 3).to(vol), mode="bilinear", padding_mode="border",
-                        align_corners=True)
-    return out.view(b, c, -1)
+    per_seed = c * volumes[0, 0].numel() * volumes.element_size()
+    chunk = max(1, min(b, (8 << 20) // max(per_seed, 1)))
+    grid = coords.view(1, 1, 1, -1, 3).to(volumes)
+    outs = []
+    for start in range(0, b, chunk):
+        part = volumes[start:start + chunk]
+        vol = part.reshape(1, part.shape[0] * c, *volumes.shape[2:])
+        outs.append(F.grid_sample(vol, grid, mode="bilinear", padding_mode="border", align_corners=True)
+                    .view(part.shape[0], c, -1))
+    return outs[0] if len(outs) == 1 else torch.cat(outs, 0)
 
 
 def random_rotation(seed: int) -> torch.Tensor:
