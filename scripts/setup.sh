@@ -5,7 +5,8 @@
 #   2. torch first: the machine's local CPU build (torch==2.13.0) where no NVIDIA GPU is found, the normal
 #      CUDA build (torch) where nvidia-smi finds one, or the pip arguments in $ASSETGEN_TORCH_SPEC;
 #   3. the project, editable, with extras [open,test] (+ [cuda] on GPU machines) and the exact pins of requirements/ci.txt;
-#   4. the built-in open head's data file (python -m assetgen.heads.compile_open; cached by the module);
+#   4. the built-in open head's data file (python -m assetgen.heads.compile_open; cached by the module) and the
+#      gRPC stubs generated from proto/ (python -m assetgen.service.protos);
 #   5. the Node test tools of tests/js (Khronos glTF-Validator) with `npm ci`, skipped when node_modules
 #      already matches package-lock.json, and left out (the tests that need them skip) when npm is missing.
 #
@@ -88,6 +89,9 @@ fi
 
 # 3. the built-in open head's data file (the module skips quietly when it is up to date)
 "$PY" -m assetgen.heads.compile_open
+
+# 4b. the gRPC stubs from proto/ (grpcio-tools; regenerated only when the proto or grpcio-tools changes)
+"$PY" -m assetgen.service.protos
 
 # 5. Node test tools (tests/js: Khronos glTF-Validator), exactly as pinned in package-lock.json
 JS_DIR=tests/js

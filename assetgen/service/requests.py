@@ -1,0 +1,275 @@
+"""``GenerateAssetRequest`` → validated :class:`HeadSpec` + options → streamed bundle (synchronous, pure).
+
+Everything here runs in a worker thread of the server. Every bad field raises :class:`RequestError` with one
+``(field, description)`` pair per violation; the field is the request's field path (``latent.values``,
+``export.texture_size``, ``params.identity.agee``) and the description passes the control module's message
+through (it names the field too). The server turns a :class:`RequestError` into ``INVALID_ARGUMENT`` with
+``google.rpc.BadRequest`` field violations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+
+from assetgen import control, heads
+from assetgen.io import json_bytes
+from assetgen.pipeline import MAX_TEXTURE_SIZE, PipelineOptions, generate_head
+from exporters.bundle import BundleOptions, bundle_files, manifest
+
+__all__ = ["CHUNK_BYTES", "Bundle", "GenerateSettings", "RequestError", "build_bundle", "chunk_file",
+           "parse_generate_request", "ParsedRequest"]
+
+CHUNK_BYTES = 1 << 20
+"""Largest ``FileChunk.data`` (bytes): 1 MiB, well under gRPC's default 4 MiB message limit."""
+
+_MEDIA_TYPES = {".glb": "model/gltf-binary", ".png": "image/png", ".json": "application/json",
+                ".fbx": "application/octet-stream"}
+_DEFAULTS = PipelineOptions()
+
+
+class RequestError(ValueError):
+    """Bad request fields: ``violations`` is a list of ``(field path, description)``."""
+
+    def __init__(self, violations: list[tuple[str, str]]):
+        self.violations = list(violations)
+        super().__init__("; ".join(f"{f}: {d}" if not d.startswith(f"{f}:") else d for f, d in violations))
+
+
+@dataclass(frozen=True)
+class GenerateSettings:
+    """Server-side settings of GenerateAsset.
+
+    Attributes:
+        device: where the pipeline computes (``"cpu"`` or ``"cuda"``; files are byte-identical only on CPU).
+        max_texture_size: largest accepted ``export.texture_size`` (texels a side, ≤ the pipeline's cap).
+        chunk_bytes: largest file chunk (bytes), at most 1 MiB.
+        fbx_available: whether FBX export may be requested (needs the Blender worker; off in this slice).
+    """
+
+    device: str = "cpu"
+    max_texture_size: int = MAX_TEXTURE_SIZE
+    chunk_bytes: int = CHUNK_BYTES
+    fbx_available: bool = False
+
+
+@dataclass(frozen=True)
+class ParsedRequest:
+    """A validated request: the resolved spec, pipeline and bundle options, the text report (text source)."""
+
+    spec: control.HeadSpec
+    pipeline: PipelineOptions
+    bundle: BundleOptions
+    understood: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """One head's bundle: ``files`` (path → bytes, stream order, ``manifest.json`` last) and its manifest."""
+
+    spec: control.HeadSpec
+    files: dict[str, bytes]
+    manifest: dict[str, Any]
+    understood: list[str]
+    ignored: list[str]
+
+    def file_infos(self) -> list[tuple[str, int, str, str]]:
+        """``(path, size in bytes, sha256 hex, media type)`` per file, in stream order."""
+        out = []
+        for path, data in self.files.items():
+            ext = path[path.rfind("."):]
+            out.append((path, len(data), hashlib.sha256(data).hexdigest(),
+                        _MEDIA_TYPES.get(ext, "application/octet-stream")))
+        return out
+
+
+def _field_of(exc: Exception, default: str) -> str:
+    """The field a control-module message names (``"identity.agee: unknown name"`` → ``identity.agee``)."""
+    head = str(exc).split(":", 1)[0].strip()
+    return head if head and " " not in head and len(head) < 120 else default
+
+
+def _check_model(name: str, violations: list) -> heads.HeadModel | None:
+    if name in ("", "open"):
+        from assetgen.pipeline import load_model
+
+        return load_model("open")
+    violations.append(("model", f"model: {name!r} is not served; this server has 'open' (FLAME models come "
+                                "with a later slice of issue 7)"))
+    return None
+
+
+def _export_options(req, settings: GenerateSettings, violations: list) -> tuple[PipelineOptions, BundleOptions]:
+    ex = req.export
+    values = {"texture_size": ex.texture_size if ex.HasField("texture_size") else _DEFAULTS.texture_size,
+              "lods": ex.lods if ex.HasField("lods") else _DEFAULTS.lods,
+              "preview_size": ex.preview_size if ex.HasField("preview_size") else _DEFAULTS.preview_size}
+    ok = {}
+    for name, value in values.items():  # one PipelineOptions per field, so every bad field is reported
+        try:
+            PipelineOptions(**{name: value})
+            ok[name] = value
+        except ValueError as exc:
+            violations.append((f"export.{name}", str(exc)))
+    if "texture_size" in ok and ok["texture_size"] > settings.max_texture_size:
+        violations.append(("export.texture_size", f"texture_size: {ok['texture_size']} is above this server's cap "
+                                                  f"of {settings.max_texture_size} texels"))
+    for i, fmt in enumerate(ex.formats):
+        if fmt in (0, 1):
+            continue
+        if fmt == 2:
+            if not settings.fbx_available:
+                violations.append((f"export.formats[{i}]", "formats: fbx is not available in this server (it "
+                                   "needs the Blender worker); request glb"))
+        else:
+            violations.append((f"export.formats[{i}]", f"formats: unknown format value {fmt}"))
+    if ex.animations:
+        violations.append(("export.animations", "animations: baked animations come with the Animate slice of "
+                                                "issue 7; leave this empty"))
+    level = ex.png_compress_level if ex.HasField("png_compress_level") else 1
+    bundle = BundleOptions(format="glb", png_compress_level=1)
+    try:
+        bundle = BundleOptions(format="glb", png_compress_level=int(level))
+    except ValueError as exc:
+        violations.append(("export.png_compress_level", str(exc)))
+    pipe = PipelineOptions(**{**{k: getattr(_DEFAULTS, k) for k in values}, **ok}, device=settings.device)
+    return pipe, bundle
+
+
+def _scalar(req, name: str, lo: float, hi: float, default: float, violations: list) -> float:
+    if not req.HasField(name):
+        return default
+    value = float(getattr(req, name))
+    if not (math.isfinite(value) and lo <= value <= hi):
+        violations.append((name, f"{name}: {value!r} is out of range [{lo:g}, {hi:g}]"))
+        return default
+    return value
+
+
+def _params_doc(p, violations: list) -> dict | None:
+    try:
+        doc = json.loads(p.json) if p.json.strip() else {}
+    except json.JSONDecodeError as exc:
+        violations.append(("params.json", f"json: not valid JSON ({exc.msg} at line {exc.lineno}, column "
+                                          f"{exc.colno})"))
+        return None
+    if not isinstance(doc, dict):
+        violations.append(("params.json", f"json: expected an object of sections, got {type(doc).__name__}"))
+        return None
+    for name, values, section, key in (("shape", p.shape, "identity", "shape"),
+                                       ("expression_coefficients", p.expression_coefficients, "expression",
+                                        "coefficients")):
+        if len(values):
+            sec = doc.get(section) or {}
+            if not isinstance(sec, dict):
+                violations.append(("params.json", f"{section}: expected an object, got {type(sec).__name__}"))
+                return None
+            doc[section] = {**sec, key: [float(v) for v in values]}
+    return doc
+
+
+def _spec_from_source(req, model, psi: float, psi_set: bool, scale: float, violations: list):
+    """(spec, understood, ignored) or ``None`` after appending violations."""
+    kind = req.WhichOneof("source")
+    try:
+        if kind is None:
+            violations.append(("source", "source: set one of seed, latent, text, params, spec_json"))
+        elif kind == "seed":
+            return control.spec_from_seed(int(req.seed), model, psi=psi, expression_scale=scale), [], []
+        elif kind == "latent":
+            z = np.asarray(req.latent.values, dtype=np.float32).astype(np.float64)
+            if z.shape[0] != control.LATENT_DIM:
+                violations.append(("latent.values", f"latent: expected {control.LATENT_DIM} values, got "
+                                                    f"{z.shape[0]}"))
+                return None
+            seed = int(req.latent_seed) if req.HasField("latent_seed") else None
+            return control.spec_from_latent(z, model, psi=psi, expression_scale=scale, seed=seed), [], []
+        elif kind == "text":
+            base = control.spec_from_seed(int(req.text_seed), model, psi=psi) if psi_set else None
+            res = control.spec_from_text(req.text, model, seed=int(req.text_seed), base=base)
+            understood = [f"{p.text} -> {p.attribute} {'+' if p.direction > 0 else '-'}{p.strength:g}"
+                          for p in res.understood]
+            return res.spec, understood, list(res.ignored)
+        elif kind == "params":
+            doc = _params_doc(req.params, violations)
+            if doc is not None:
+                return control.spec_from_params(doc, model), [], []
+        elif kind == "spec_json":
+            spec = control.HeadSpec.from_json(req.spec_json)
+            if spec.model != control.model_id(model):
+                violations.append(("spec_json", f"spec_json: the spec is for model {spec.model!r}, the request "
+                                                f"names {control.model_id(model)!r}"))
+                return None
+            return spec, [], []
+    except ValueError as exc:
+        name = _field_of(exc, kind)
+        path = {"seed": {"seeds[0]": "seed"},
+                "latent": {"latent": "latent.values", "seeds[0]": "latent_seed"},
+                "text": {"seed": "text_seed", "seeds[0]": "text_seed"},
+                "params": {"identity.shape": "params.shape" if len(req.params.shape) else "params.identity.shape",
+                           "expression.coefficients": ("params.expression_coefficients"
+                                                       if len(req.params.expression_coefficients)
+                                                       else "params.expression.coefficients")},
+                }.get(kind, {}).get(name)
+        if path is None:
+            if name in ("psi", "expression_scale", "model"):
+                path = name
+            elif kind == "params":
+                path = f"params.{name}" if name not in ("params", "params.json") else "params.json"
+            else:
+                path = kind
+        violations.append((path, str(exc)))
+    return None
+
+
+def parse_generate_request(req, settings: GenerateSettings) -> ParsedRequest:
+    """Validate a ``GenerateAssetRequest`` and resolve its spec; raises :class:`RequestError` listing every
+    bad field (export options, ψ and the source are all checked before giving up)."""
+    violations: list[tuple[str, str]] = []
+    model = _check_model(req.model, violations)
+    pipe, bundle = _export_options(req, settings, violations)
+    psi = _scalar(req, "psi", 0.0, 2.0, 1.0, violations)
+    scale = _scalar(req, "expression_scale", 0.0, 2.0, 0.0, violations)
+    result = None
+    if model is not None and not violations:
+        result = _spec_from_source(req, model, psi, req.HasField("psi"), scale, violations)
+    if result is not None and req.edit.strip() and not violations:
+        try:
+            result = (control.apply_edit(result[0], req.edit), *result[1:])
+        except ValueError as exc:
+            violations.append(("edit", str(exc)))
+    if violations or result is None:
+        raise RequestError(violations or [("source", "source: could not be resolved")])
+    spec, understood, ignored = result
+    return ParsedRequest(spec=spec, pipeline=pipe, bundle=bundle, understood=understood, ignored=ignored)
+
+
+def build_bundle(parsed: ParsedRequest) -> Bundle:
+    """Generate the head and its bundle files (the same bytes as ``exporters.bundle.write_bundle``)."""
+    from assetgen.pipeline import load_model
+
+    model = load_model("open") if parsed.spec.model == "open" else None
+    try:
+        head = generate_head(parsed.spec, model=model, options=parsed.pipeline)
+    except ValueError as exc:
+        raise RequestError([(_field_of(exc, "spec"), str(exc))]) from None
+    files = bundle_files(head, parsed.bundle)
+    doc = manifest(head, files, parsed.bundle)
+    files["manifest.json"] = json_bytes(doc)
+    return Bundle(spec=parsed.spec, files=files, manifest=doc, understood=parsed.understood,
+                  ignored=parsed.ignored)
+
+
+def chunk_file(data: bytes, size: int = CHUNK_BYTES) -> Iterator[tuple[int, bytes, bool]]:
+    """``(offset in bytes, data ≤ size bytes, last)`` covering ``data``; one empty chunk for an empty file."""
+    if not data:
+        yield 0, b"", True
+        return
+    for offset in range(0, len(data), size):
+        yield offset, data[offset:offset + size], offset + size >= len(data)

@@ -1,0 +1,260 @@
+"""The asyncio gRPC server of ``assetgen.v1.AssetGenerator`` (issue 7, first slice).
+
+Served now: ``DescribeModels`` and ``GenerateAsset`` (plus ``grpc.health.v1.Health`` and server reflection).
+``GenerateCrowd``, ``Animate`` and ``RenderPortrait`` answer ``UNIMPLEMENTED`` naming the slice that brings
+them. Generation runs in a thread pool, so the event loop (health checks included) stays responsive.
+
+Errors: ``INVALID_ARGUMENT`` with ``google.rpc.BadRequest`` field violations for bad fields;
+``RESOURCE_EXHAUSTED`` beyond ``max_concurrency`` concurrent GenerateAsset streams; ``UNAUTHENTICATED`` when
+a bearer token is configured and the call's ``authorization`` metadata is missing or wrong (health and
+reflection stay open); ``INTERNAL`` (never ``UNKNOWN``) for failures of ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from grpc_status import rpc_status
+
+import assetgen
+from assetgen import control
+from assetgen.asset.build import MAX_LODS
+from assetgen.control.text import MAX_PROMPT_CHARS
+from assetgen.pipeline import MAX_TEXTURE_SIZE, load_model
+from assetgen.service import protos
+from assetgen.service.requests import CHUNK_BYTES, GenerateSettings, RequestError, build_bundle, chunk_file, \
+    parse_generate_request
+from exporters.bundle import BUNDLE_FORMAT_VERSION
+
+__all__ = ["SERVICE_NAME", "ServerSettings", "AssetGeneratorService", "create_server", "resolve_device"]
+
+pb2, pb2_grpc = protos.load()
+SERVICE_NAME = pb2.DESCRIPTOR.services_by_name["AssetGenerator"].full_name
+MAX_REQUEST_BYTES = 4 << 20
+_LOG = logging.getLogger("assetgen.service")
+_LATER = {
+    "GenerateCrowd": "GenerateCrowd comes with the crowd slice of issue 7 (after the crowd-scale work)",
+    "Animate": "Animate comes with the animation slice of issue 7 (once expression sequences exist)",
+    "RenderPortrait": "RenderPortrait comes with the portrait slice of issue 7 (raster renderer first)",
+}
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """How the server runs.
+
+    Attributes:
+        max_concurrency: concurrent GenerateAsset streams; one more gets ``RESOURCE_EXHAUSTED``.
+        workers: threads that run generation (default: ``max_concurrency``).
+        device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
+        max_texture_size: largest texture size a request may ask for (texels a side).
+        grace_s: seconds in-flight calls get to finish on shutdown (SIGTERM).
+        auth_token: bearer token every AssetGenerator call must carry; ``None`` for none.
+        max_request_bytes: largest request message (bytes).
+    """
+
+    max_concurrency: int = 4
+    workers: int | None = None
+    device: str = "auto"
+    max_texture_size: int = MAX_TEXTURE_SIZE
+    grace_s: float = 10.0
+    auth_token: str | None = None
+    max_request_bytes: int = MAX_REQUEST_BYTES
+
+    def __post_init__(self) -> None:
+        if self.max_concurrency < 1:
+            raise ValueError(f"max_concurrency: expected ≥ 1, got {self.max_concurrency}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"device: expected auto, cpu or cuda, got {self.device!r}")
+        if self.auth_token is not None and not self.auth_token.strip():
+            raise ValueError("auth_token: the token is empty")
+
+
+def resolve_device(device: str) -> str:
+    """``"auto"`` → ``"cuda"`` when a CUDA GPU is visible, else ``"cpu"``; ``ValueError`` for cuda without one."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device: cuda requested but no CUDA GPU is available")
+    return device
+
+
+def bad_request_status(violations: list[tuple[str, str]]) -> grpc.Status:
+    """An ``INVALID_ARGUMENT`` status carrying ``google.rpc.BadRequest`` with one violation per field."""
+    detail = error_details_pb2.BadRequest(field_violations=[
+        error_details_pb2.BadRequest.FieldViolation(field=f, description=d) for f, d in violations])
+    status = status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=str(RequestError(violations))[:1000])
+    status.details.add().Pack(detail)
+    return rpc_status.to_status(status)
+
+
+class AssetGeneratorService(pb2_grpc.AssetGeneratorServicer):
+    """The servicer; ``active`` counts GenerateAsset streams in flight."""
+
+    def __init__(self, settings: ServerSettings, executor: ThreadPoolExecutor):
+        self.settings = settings
+        self.device = resolve_device(settings.device)
+        self.generate = GenerateSettings(device=self.device, max_texture_size=settings.max_texture_size,
+                                         chunk_bytes=CHUNK_BYTES)
+        self.executor = executor
+        self.active = 0
+        self._describe: Any = None
+
+    async def _run(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    # ----------------------------------------------------------------------------------------- describe
+    def _describe_sync(self):
+        model = load_model("open")
+        sections = []
+        for section, rows in control.describe_controls(model).items():
+            sections.append(pb2.ControlSection(name=section, controls=[
+                pb2.ControlRange(name=n, min=r["min"], max=r["max"], default_value=r["default"], unit=r["unit"],
+                                 doc=r["doc"]) for n, r in rows.items()]))
+        sizes = [s for s in (64 << i for i in range(16)) if s <= self.generate.max_texture_size]
+        desc = pb2.ModelDescription(
+            id=control.model_id(model), kind="open", license=model.license, source=str(model.source),
+            expression_names=list(control.ARKIT_52), sections=sections,
+            lighting_presets=list(control.LIGHTING_PRESETS), pose_joints=list(control.POSE_JOINTS),
+            texture_sizes=sizes, latent_dim=control.LATENT_DIM, formats=["glb"])
+        limits = pb2.Limits(max_texture_size=self.generate.max_texture_size, max_lods=MAX_LODS,
+                            max_preview_size=2048, max_chunk_bytes=CHUNK_BYTES,
+                            max_concurrent_streams=self.settings.max_concurrency, max_prompt_chars=MAX_PROMPT_CHARS,
+                            max_request_bytes=self.settings.max_request_bytes)
+        versions = pb2.Versions(api="assetgen.v1", assetgen=assetgen.__version__, bundle_format=BUNDLE_FORMAT_VERSION,
+                                spec_version=control.SPEC_VERSION)
+        return pb2.DescribeModelsResponse(models=[desc], limits=limits, versions=versions,
+                                          rpcs_served=["DescribeModels", "GenerateAsset"])
+
+    async def DescribeModels(self, request, context):
+        if self._describe is None:
+            self._describe = await self._run(self._describe_sync)
+        return self._describe
+
+    # ----------------------------------------------------------------------------------------- generate
+    def _generate_sync(self, request):
+        return build_bundle(parse_generate_request(request, self.generate))
+
+    async def GenerateAsset(self, request, context):
+        if self.active >= self.settings.max_concurrency:
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                f"concurrent streams: {self.active} GenerateAsset streams are in flight, the "
+                                f"limit is {self.settings.max_concurrency}; retry later")
+        self.active += 1
+        try:
+            try:
+                bundle = await self._run(self._generate_sync, request)
+            except RequestError as exc:
+                await context.abort_with_status(bad_request_status(exc.violations))
+            except Exception as exc:  # never UNKNOWN for a failure we can describe
+                _LOG.exception("GenerateAsset failed")
+                await context.abort(grpc.StatusCode.INTERNAL, f"generation failed: {type(exc).__name__}: {exc}")
+            infos = bundle.file_infos()
+            yield pb2.AssetChunk(header=pb2.AssetHeader(
+                manifest_json=bundle.files["manifest.json"].decode("utf-8"),
+                files=[pb2.FileInfo(path=p, size=n, sha256=h, media_type=m) for p, n, h, m in infos],
+                spec_hash=bundle.spec.hash, spec_json=bundle.spec.to_json(),
+                text=pb2.TextReport(understood=bundle.understood, ignored=bundle.ignored),
+                chunk_bytes=self.generate.chunk_bytes, total_bytes=sum(i[1] for i in infos)))
+            for path, data in bundle.files.items():
+                for offset, piece, last in chunk_file(data, self.generate.chunk_bytes):
+                    yield pb2.AssetChunk(file=pb2.FileChunk(path=path, offset=offset, data=piece, last=last))
+        finally:
+            self.active -= 1
+
+    # ------------------------------------------------------------------------------------- later slices
+    async def GenerateCrowd(self, request, context):
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, _LATER["GenerateCrowd"])
+
+    async def Animate(self, request, context):
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, _LATER["Animate"])
+
+    async def RenderPortrait(self, request, context):
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, _LATER["RenderPortrait"])
+
+
+class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
+    """``UNAUTHENTICATED`` unless ``authorization: Bearer <token>`` matches (constant-time compare).
+
+    Health checks and reflection are exempt (load balancers and grpcurl-style discovery)."""
+
+    _OPEN = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+
+    def __init__(self, token: str):
+        self._expected = f"Bearer {token.strip()}".encode()
+
+    async def intercept_service(self, continuation, details):
+        handler = await continuation(details)
+        if handler is None or details.method.startswith(self._OPEN):
+            return handler
+        got = dict(details.invocation_metadata or ()).get("authorization", "")
+        if hmac.compare_digest(str(got).encode(), self._expected):
+            return handler
+
+        async def deny(request, context):
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                                "authorization: missing or wrong bearer token (metadata 'authorization: Bearer …')")
+
+        async def deny_stream(request, context):
+            await deny(request, context)
+            yield  # pragma: no cover  (makes this an async generator)
+
+        kw = dict(request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer)
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(deny_stream, **kw)
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(deny, **kw)
+        return None
+
+
+async def create_server(host: str = "127.0.0.1", port: int = 0,
+                        settings: ServerSettings = ServerSettings()) -> tuple[grpc.aio.Server, int]:
+    """Build and start the server on ``host:port`` (0: a free port); returns ``(server, bound port)``.
+
+    The servicer is ``server.assetgen_service`` and the health servicer ``server.health_service``. Stop with
+    ``await server.stop(settings.grace_s)`` (``stop_server`` also marks health NOT_SERVING first).
+    """
+    executor = ThreadPoolExecutor(max_workers=settings.workers or settings.max_concurrency,
+                                  thread_name_prefix="assetgen-gen")
+    interceptors = [BearerTokenInterceptor(settings.auth_token)] if settings.auth_token else []
+    server = grpc.aio.server(interceptors=interceptors, options=[
+        ("grpc.max_receive_message_length", settings.max_request_bytes),
+        ("grpc.max_send_message_length", 4 << 20)])
+    service = AssetGeneratorService(settings, executor)
+    pb2_grpc.add_AssetGeneratorServicer_to_server(service, server)
+    health_service = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_service, server)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if not bound:
+        raise OSError(f"could not bind {host}:{port}")
+    await server.start()
+    for name in ("", SERVICE_NAME):
+        await health_service.set(name, health_pb2.HealthCheckResponse.SERVING)
+    server.assetgen_service = service
+    server.health_service = health_service
+    server.assetgen_executor = executor
+    return server, bound
+
+
+async def stop_server(server: grpc.aio.Server, grace_s: float = 10.0) -> None:
+    """Graceful stop: health NOT_SERVING, new calls refused, in-flight calls get ``grace_s`` seconds."""
+    health_service = getattr(server, "health_service", None)
+    if health_service is not None:
+        await health_service.enter_graceful_shutdown()
+    await server.stop(grace_s)
+    executor = getattr(server, "assetgen_executor", None)
+    if executor is not None:
+        executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,64 @@
+"""Run the assetgen gRPC server: ``python server.py [--host 127.0.0.1] [--port 50051] [--max-concurrency N]
+[--device auto|cpu|cuda] [--auth-token-file F] [--grace S]``.
+
+Serves ``assetgen.v1.AssetGenerator`` (DescribeModels, GenerateAsset; the other RPCs answer UNIMPLEMENTED
+until their slice lands), ``grpc.health.v1.Health`` and server reflection. SIGTERM/SIGINT stop it gracefully:
+health turns NOT_SERVING, new calls are refused and in-flight calls get ``--grace`` seconds to finish.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=50051, help="port to bind; 0 picks a free one (default 50051)")
+    p.add_argument("--max-concurrency", type=int, default=4,
+                   help="concurrent GenerateAsset streams; more get RESOURCE_EXHAUSTED (default 4)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to compute")
+    p.add_argument("--auth-token-file", type=Path, default=None,
+                   help="file holding a bearer token every AssetGenerator call must send "
+                        "(metadata 'authorization: Bearer <token>')")
+    p.add_argument("--grace", type=float, default=10.0, help="seconds in-flight calls get on shutdown")
+    return p.parse_args(argv)
+
+
+async def serve(args: argparse.Namespace) -> None:
+    from assetgen.service.server import ServerSettings, create_server, stop_server
+
+    token = args.auth_token_file.read_text().strip() if args.auth_token_file else None
+    settings = ServerSettings(max_concurrency=args.max_concurrency, device=args.device, grace_s=args.grace,
+                              auth_token=token)
+    server, port = await create_server(args.host, args.port, settings)
+    print(f"[server] assetgen.v1.AssetGenerator on {args.host}:{port} (device "
+          f"{server.assetgen_service.device}, max concurrency {settings.max_concurrency}"
+          f"{', bearer auth' if token else ''})", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    print(f"[server] shutting down (grace {settings.grace_s:g} s)", flush=True)
+    await stop_server(server, settings.grace_s)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parse_args(argv)
+    try:
+        asyncio.run(serve(args))
+    except (OSError, ValueError) as exc:
+        print(f"[server] error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
