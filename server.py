@@ -1,8 +1,8 @@
 """Run the assetgen gRPC server: ``python server.py [--host 127.0.0.1] [--port 50051] [--max-concurrency N]
-[--device auto|cpu|cuda] [--auth-token-file F] [--grace S]``.
+[--device auto|cpu|cuda] [--auth-token-file F] [--tls-cert C --tls-key K] [--flame PATH ...] [--grace S]``.
 
-Serves ``assetgen.v1.AssetGenerator`` (DescribeModels, GenerateAsset; the other RPCs answer UNIMPLEMENTED
-until their slice lands), ``grpc.health.v1.Health`` and server reflection. SIGTERM/SIGINT stop it gracefully:
+Serves ``assetgen.v1.AssetGenerator`` (DescribeModels, GenerateAsset, GenerateCrowd, RenderPortrait; Animate
+answers UNIMPLEMENTED until its slice lands), ``grpc.health.v1.Health`` and server reflection. SIGTERM/SIGINT stop it gracefully:
 health turns NOT_SERVING, new calls are refused and in-flight calls get ``--grace`` seconds to finish.
 """
 
@@ -26,6 +26,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--auth-token-file", type=Path, default=None,
                    help="file holding a bearer token every AssetGenerator call must send "
                         "(metadata 'authorization: Bearer <token>')")
+    p.add_argument("--tls-cert", type=Path, default=None, help="PEM certificate chain: serve TLS (with --tls-key)")
+    p.add_argument("--tls-key", type=Path, default=None, help="PEM private key of --tls-cert")
+    p.add_argument("--flame", type=Path, action="append", default=[],
+                   help="a FLAME model file (or folder) to serve next to the open head; repeatable. Its model id "
+                        "(flame:<sha256 prefix>) is listed by DescribeModels")
+    p.add_argument("--blender", default=None, help="Blender executable for FBX export (default: search PATH)")
+    p.add_argument("--max-request-bytes", type=int, default=4 << 20,
+                   help="largest request message; larger ones get RESOURCE_EXHAUSTED (default 4 MiB)")
     p.add_argument("--grace", type=float, default=10.0, help="seconds in-flight calls get on shutdown")
     return p.parse_args(argv)
 
@@ -34,12 +42,18 @@ async def serve(args: argparse.Namespace) -> None:
     from assetgen.service.server import ServerSettings, create_server, stop_server
 
     token = args.auth_token_file.read_text().strip() if args.auth_token_file else None
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise ValueError("--tls-cert and --tls-key go together")
     settings = ServerSettings(max_concurrency=args.max_concurrency, device=args.device, grace_s=args.grace,
-                              auth_token=token)
+                              auth_token=token, tls_cert=args.tls_cert, tls_key=args.tls_key,
+                              flame_models=tuple(args.flame), blender=args.blender,
+                              max_request_bytes=args.max_request_bytes)
     server, port = await create_server(args.host, args.port, settings)
     print(f"[server] assetgen.v1.AssetGenerator on {args.host}:{port} (device "
           f"{server.assetgen_service.device}, max concurrency {settings.max_concurrency}"
-          f"{', bearer auth' if token else ''})", flush=True)
+          f"{', bearer auth' if token else ''}{', TLS' if args.tls_cert else ''}"
+          f"{', models ' + ', '.join(['open', *server.assetgen_service.generate.models]) if args.flame else ''})",
+          flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -22,8 +22,8 @@ from assetgen.io import json_bytes
 from assetgen.pipeline import MAX_TEXTURE_SIZE, PipelineOptions, generate_head
 from exporters.bundle import BundleOptions, bundle_files, manifest
 
-__all__ = ["CHUNK_BYTES", "Bundle", "GenerateSettings", "RequestError", "build_bundle", "chunk_file",
-           "parse_generate_request", "ParsedRequest"]
+__all__ = ["CHUNK_BYTES", "Bundle", "Cancelled", "GenerateSettings", "LimitError", "PreconditionError", "RequestError",
+           "Unavailable", "build_bundle", "check_cancel", "chunk_file", "parse_generate_request", "ParsedRequest"]
 
 CHUNK_BYTES = 1 << 20
 """Largest ``FileChunk.data`` (bytes): 1 MiB, well under gRPC's default 4 MiB message limit."""
@@ -41,6 +41,28 @@ class RequestError(ValueError):
         super().__init__("; ".join(f"{f}: {d}" if not d.startswith(f"{f}:") else d for f, d in violations))
 
 
+class LimitError(ValueError):
+    """A documented cap was exceeded (crowd size, texture size, cameras, ...): ``RESOURCE_EXHAUSTED``."""
+
+
+class PreconditionError(RuntimeError):
+    """The server lacks something the request needs (Blender for FBX): ``FAILED_PRECONDITION``."""
+
+
+class Unavailable(ValueError):
+    """A valid request for a feature a later slice brings (the neural renderer): ``UNIMPLEMENTED``."""
+
+
+class Cancelled(Exception):
+    """The call ended (client cancel, deadline): the work in progress stops at the next stage boundary."""
+
+
+def check_cancel(cancel) -> None:
+    """Raise :class:`Cancelled` when ``cancel`` (a ``threading.Event`` or ``None``) is set."""
+    if cancel is not None and cancel.is_set():
+        raise Cancelled()
+
+
 @dataclass(frozen=True)
 class GenerateSettings:
     """Server-side settings of GenerateAsset.
@@ -49,13 +71,18 @@ class GenerateSettings:
         device: where the pipeline computes (``"cpu"`` or ``"cuda"``; files are byte-identical only on CPU).
         max_texture_size: largest accepted ``export.texture_size`` (texels a side, ≤ the pipeline's cap).
         chunk_bytes: largest file chunk (bytes), at most 1 MiB.
-        fbx_available: whether FBX export may be requested (needs the Blender worker; off in this slice).
+        fbx_available: whether FBX export may be requested at all (it also needs Blender: without it a request
+            for fbx gets ``FAILED_PRECONDITION`` with the install hint).
+        blender: the Blender executable (``None``: :func:`exporters.fbx.find_blender`'s search).
+        models: served models by spec model id (``"open"`` is always served; FLAME ids from ``--flame``).
     """
 
     device: str = "cpu"
     max_texture_size: int = MAX_TEXTURE_SIZE
     chunk_bytes: int = CHUNK_BYTES
-    fbx_available: bool = False
+    fbx_available: bool = True
+    blender: str | None = None
+    models: Any = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -67,6 +94,8 @@ class ParsedRequest:
     bundle: BundleOptions
     understood: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    model: Any = None
+    blender: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,14 +124,28 @@ def _field_of(exc: Exception, default: str) -> str:
     return head if head and " " not in head and len(head) < 120 else default
 
 
-def _check_model(name: str, violations: list) -> heads.HeadModel | None:
+def _check_model(name: str, violations: list, settings: GenerateSettings | None = None,
+                 field_name: str = "model") -> heads.HeadModel | None:
     if name in ("", "open"):
         from assetgen.pipeline import load_model
 
         return load_model("open")
-    violations.append(("model", f"model: {name!r} is not served; this server has 'open' (FLAME models come "
-                                "with a later slice of issue 7)"))
+    models = settings.models if settings is not None else {}
+    if name in models:
+        return models[name]
+    served = ["open", *sorted(models)]
+    violations.append((field_name, f"{field_name}: {name[:80]!r} is not served; this server has {served} (FLAME "
+                                   "models are registered with server.py --flame PATH)"))
     return None
+
+
+def _blender(settings: GenerateSettings) -> str:
+    from exporters.fbx import find_blender
+
+    try:
+        return find_blender(settings.blender)
+    except RuntimeError as exc:
+        raise PreconditionError(f"formats: fbx needs Blender on the server: {exc}") from None
 
 
 def _export_options(req, settings: GenerateSettings, violations: list) -> tuple[PipelineOptions, BundleOptions]:
@@ -117,29 +160,37 @@ def _export_options(req, settings: GenerateSettings, violations: list) -> tuple[
             ok[name] = value
         except ValueError as exc:
             violations.append((f"export.{name}", str(exc)))
+    limit = None
     if "texture_size" in ok and ok["texture_size"] > settings.max_texture_size:
-        violations.append(("export.texture_size", f"texture_size: {ok['texture_size']} is above this server's cap "
-                                                  f"of {settings.max_texture_size} texels"))
+        limit = (f"export.texture_size: {ok['texture_size']} is above this server's cap of "
+                 f"{settings.max_texture_size} texels (Limits.max_texture_size)")
+    glb = fbx = False
     for i, fmt in enumerate(ex.formats):
         if fmt in (0, 1):
-            continue
-        if fmt == 2:
+            glb = True
+        elif fmt == 2:
+            fbx = True
             if not settings.fbx_available:
                 violations.append((f"export.formats[{i}]", "formats: fbx is not available in this server (it "
                                    "needs the Blender worker); request glb"))
         else:
             violations.append((f"export.formats[{i}]", f"formats: unknown format value {fmt}"))
+    fmt_name = "both" if glb and fbx else ("fbx" if fbx else "glb")
+    preset = {0: "unity", 1: "unity", 2: "unreal"}.get(ex.fbx_preset)
+    if preset is None:
+        violations.append(("export.fbx_preset", f"fbx_preset: unknown value {ex.fbx_preset}"))
+        preset = "unity"
     if ex.animations:
         violations.append(("export.animations", "animations: baked animations come with the Animate slice of "
                                                 "issue 7; leave this empty"))
     level = ex.png_compress_level if ex.HasField("png_compress_level") else 1
-    bundle = BundleOptions(format="glb", png_compress_level=1)
+    bundle = BundleOptions(format=fmt_name, fbx_preset=preset, png_compress_level=1)
     try:
-        bundle = BundleOptions(format="glb", png_compress_level=int(level))
+        bundle = BundleOptions(format=fmt_name, fbx_preset=preset, png_compress_level=int(level))
     except ValueError as exc:
         violations.append(("export.png_compress_level", str(exc)))
     pipe = PipelineOptions(**{**{k: getattr(_DEFAULTS, k) for k in values}, **ok}, device=settings.device)
-    return pipe, bundle
+    return pipe, bundle, limit
 
 
 def _scalar(req, name: str, lo: float, hi: float, default: float, violations: list) -> float:
@@ -232,8 +283,8 @@ def parse_generate_request(req, settings: GenerateSettings) -> ParsedRequest:
     """Validate a ``GenerateAssetRequest`` and resolve its spec; raises :class:`RequestError` listing every
     bad field (export options, ψ and the source are all checked before giving up)."""
     violations: list[tuple[str, str]] = []
-    model = _check_model(req.model, violations)
-    pipe, bundle = _export_options(req, settings, violations)
+    model = _check_model(req.model, violations, settings)
+    pipe, bundle, limit = _export_options(req, settings, violations)
     psi = _scalar(req, "psi", 0.0, 2.0, 1.0, violations)
     scale = _scalar(req, "expression_scale", 0.0, 2.0, 0.0, violations)
     result = None
@@ -246,20 +297,55 @@ def parse_generate_request(req, settings: GenerateSettings) -> ParsedRequest:
             violations.append(("edit", str(exc)))
     if violations or result is None:
         raise RequestError(violations or [("source", "source: could not be resolved")])
+    if limit:
+        raise LimitError(limit)
+    blender = _blender(settings) if parsed_needs_fbx(bundle) else None
     spec, understood, ignored = result
-    return ParsedRequest(spec=spec, pipeline=pipe, bundle=bundle, understood=understood, ignored=ignored)
+    return ParsedRequest(spec=spec, pipeline=pipe, bundle=bundle, understood=understood, ignored=ignored,
+                         model=model, blender=blender)
 
 
-def build_bundle(parsed: ParsedRequest) -> Bundle:
-    """Generate the head and its bundle files (the same bytes as ``exporters.bundle.write_bundle``)."""
+def parsed_needs_fbx(bundle: BundleOptions) -> bool:
+    return bundle.format in ("fbx", "both")
+
+
+def build_bundle(parsed: ParsedRequest, cancel=None) -> Bundle:
+    """Generate the head and its bundle files (the same bytes as ``exporters.bundle.write_bundle``).
+
+    ``cancel`` (a ``threading.Event``) is checked between the stages (head, files, FBX): once set, the work
+    stops with :class:`Cancelled`.
+    """
     from assetgen.pipeline import load_model
 
-    model = load_model("open") if parsed.spec.model == "open" else None
+    model = parsed.model
+    if model is None:
+        model = load_model("open") if parsed.spec.model == "open" else None
+    check_cancel(cancel)
     try:
         head = generate_head(parsed.spec, model=model, options=parsed.pipeline)
     except ValueError as exc:
         raise RequestError([(_field_of(exc, "spec"), str(exc))]) from None
+    check_cancel(cancel)
     files = bundle_files(head, parsed.bundle)
+    if parsed_needs_fbx(parsed.bundle):
+        import tempfile
+        from pathlib import Path
+
+        from exporters.fbx import export_fbx
+
+        check_cancel(cancel)
+        with tempfile.TemporaryDirectory(prefix="assetgen-svc-fbx-") as tmp:
+            try:
+                export_fbx(files["head.glb"], Path(tmp) / "head.fbx", preset=parsed.bundle.fbx_preset,
+                           blender=parsed.blender)
+            except RuntimeError as exc:
+                if "Blender" in str(exc) and "install" in str(exc):
+                    raise PreconditionError(f"formats: fbx needs Blender on the server: {exc}") from None
+                raise
+            files["head.fbx"] = (Path(tmp) / "head.fbx").read_bytes()
+        if parsed.bundle.format == "fbx":
+            del files["head.glb"]
+    check_cancel(cancel)
     doc = manifest(head, files, parsed.bundle)
     files["manifest.json"] = json_bytes(doc)
     return Bundle(spec=parsed.spec, files=files, manifest=doc, understood=parsed.understood,

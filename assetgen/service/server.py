@@ -1,22 +1,29 @@
-"""The asyncio gRPC server of ``assetgen.v1.AssetGenerator`` (issue 7, first slice).
+"""The asyncio gRPC server of ``assetgen.v1.AssetGenerator`` (issue 7, slices 1 and 2).
 
-Served now: ``DescribeModels`` and ``GenerateAsset`` (plus ``grpc.health.v1.Health`` and server reflection).
-``GenerateCrowd``, ``Animate`` and ``RenderPortrait`` answer ``UNIMPLEMENTED`` naming the slice that brings
-them. Generation runs in a thread pool, so the event loop (health checks included) stays responsive.
+Served: ``DescribeModels``, ``GenerateAsset``, ``GenerateCrowd`` and ``RenderPortrait`` (plus
+``grpc.health.v1.Health`` and server reflection); ``Animate`` answers ``UNIMPLEMENTED`` naming the slice that
+brings it. Generation runs in a thread pool, so the event loop (health checks included) stays responsive.
 
 Errors: ``INVALID_ARGUMENT`` with ``google.rpc.BadRequest`` field violations for bad fields;
-``RESOURCE_EXHAUSTED`` beyond ``max_concurrency`` concurrent GenerateAsset streams; ``UNAUTHENTICATED`` when
-a bearer token is configured and the call's ``authorization`` metadata is missing or wrong (health and
-reflection stay open); ``INTERNAL`` (never ``UNKNOWN``) for failures of ours.
+``RESOURCE_EXHAUSTED`` for the documented caps (``Limits``: concurrent streams, crowd size, texture size,
+portrait size and cameras, request bytes); ``FAILED_PRECONDITION`` when FBX is asked for and Blender is missing;
+``UNIMPLEMENTED`` for the neural renderer; ``UNAUTHENTICATED`` when a bearer token is configured and the call's
+``authorization`` metadata is missing or wrong (health and reflection stay open); ``INTERNAL`` (never
+``UNKNOWN``) for failures of ours. When a call ends early (client cancel: ``CANCELLED``; deadline:
+``DEADLINE_EXCEEDED``) the work in progress stops at the next stage boundary (between pipeline stages, between
+crowd heads, between portrait cameras). TLS: ``ServerSettings.tls_cert`` / ``tls_key``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import hmac
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -31,8 +38,10 @@ from assetgen.asset.build import MAX_LODS
 from assetgen.control.text import MAX_PROMPT_CHARS
 from assetgen.pipeline import MAX_TEXTURE_SIZE, load_model
 from assetgen.service import protos
-from assetgen.service.requests import CHUNK_BYTES, GenerateSettings, RequestError, build_bundle, chunk_file, \
-    parse_generate_request
+from assetgen.service.crowds import MAX_CROWD_SIZE, crowd_request, parse_crowd_request
+from assetgen.service.portraits import MAX_PORTRAIT_SIZE, parse_portrait_request, render_portraits
+from assetgen.service.requests import CHUNK_BYTES, Cancelled, GenerateSettings, LimitError, PreconditionError, \
+    RequestError, Unavailable, build_bundle, check_cancel, chunk_file, parse_generate_request
 from exporters.bundle import BUNDLE_FORMAT_VERSION
 
 __all__ = ["SERVICE_NAME", "ServerSettings", "AssetGeneratorService", "create_server", "resolve_device"]
@@ -42,10 +51,9 @@ SERVICE_NAME = pb2.DESCRIPTOR.services_by_name["AssetGenerator"].full_name
 MAX_REQUEST_BYTES = 4 << 20
 _LOG = logging.getLogger("assetgen.service")
 _LATER = {
-    "GenerateCrowd": "GenerateCrowd comes with the crowd slice of issue 7 (after the crowd-scale work)",
     "Animate": "Animate comes with the animation slice of issue 7 (once expression sequences exist)",
-    "RenderPortrait": "RenderPortrait comes with the portrait slice of issue 7 (raster renderer first)",
 }
+RPCS_SERVED = ("DescribeModels", "GenerateAsset", "GenerateCrowd", "RenderPortrait")
 
 
 @dataclass(frozen=True)
@@ -59,7 +67,10 @@ class ServerSettings:
         max_texture_size: largest texture size a request may ask for (texels a side).
         grace_s: seconds in-flight calls get to finish on shutdown (SIGTERM).
         auth_token: bearer token every AssetGenerator call must carry; ``None`` for none.
-        max_request_bytes: largest request message (bytes).
+        max_request_bytes: largest request message (bytes); larger ones get ``RESOURCE_EXHAUSTED``.
+        tls_cert, tls_key: PEM certificate chain and private key files; both or neither (plaintext).
+        flame_models: FLAME model files served next to the open head (by ``control.model_id``).
+        blender: Blender executable for FBX (``None``: ``exporters.fbx.find_blender``'s search).
     """
 
     max_concurrency: int = 4
@@ -69,8 +80,16 @@ class ServerSettings:
     grace_s: float = 10.0
     auth_token: str | None = None
     max_request_bytes: int = MAX_REQUEST_BYTES
+    tls_cert: str | Path | None = None
+    tls_key: str | Path | None = None
+    flame_models: tuple[str | Path, ...] = ()
+    blender: str | None = None
 
     def __post_init__(self) -> None:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls: give both tls_cert and tls_key (or neither)")
+        if self.max_request_bytes < 1024:
+            raise ValueError(f"max_request_bytes: expected ≥ 1024, got {self.max_request_bytes}")
         if self.max_concurrency < 1:
             raise ValueError(f"max_concurrency: expected ≥ 1, got {self.max_concurrency}")
         if self.device not in ("auto", "cpu", "cuda"):
@@ -100,42 +119,113 @@ def bad_request_status(violations: list[tuple[str, str]]) -> grpc.Status:
 
 
 class AssetGeneratorService(pb2_grpc.AssetGeneratorServicer):
-    """The servicer; ``active`` counts GenerateAsset streams in flight."""
+    """The servicer; ``active`` counts streams in flight (GenerateAsset, GenerateCrowd, RenderPortrait);
+    ``stats`` counts finished work units (``"heads"``, ``"crowd_heads"``, ``"portraits"``, ``"cancelled"``)."""
 
     def __init__(self, settings: ServerSettings, executor: ThreadPoolExecutor):
         self.settings = settings
         self.device = resolve_device(settings.device)
+        models = {}
+        for path in settings.flame_models:
+            model = load_model(str(path))
+            models[control.model_id(model)] = model
         self.generate = GenerateSettings(device=self.device, max_texture_size=settings.max_texture_size,
-                                         chunk_bytes=CHUNK_BYTES)
+                                         chunk_bytes=CHUNK_BYTES, blender=settings.blender, models=models)
         self.executor = executor
         self.active = 0
+        self.stats: collections.Counter = collections.Counter()
         self._describe: Any = None
 
     async def _run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
+    async def _guarded(self, context, cancel: threading.Event, fn, *args):
+        """Run ``fn(*args)`` in the pool; map our exceptions to status codes (never UNKNOWN)."""
+        try:
+            return await self._run(fn, *args)
+        except RequestError as exc:
+            await context.abort_with_status(bad_request_status(exc.violations))
+        except LimitError as exc:
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc)[:1000])
+        except PreconditionError as exc:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc)[:2000])
+        except Unavailable as exc:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, str(exc)[:1000])
+        except Cancelled:
+            self.stats["cancelled"] += 1
+            await context.abort(grpc.StatusCode.CANCELLED, "the call ended; work stopped")
+        except asyncio.CancelledError:
+            cancel.set()
+            raise
+        except Exception as exc:  # never UNKNOWN for a failure we can describe
+            _LOG.exception("%s failed", getattr(fn, "__name__", "call"))
+            await context.abort(grpc.StatusCode.INTERNAL, f"generation failed: {type(exc).__name__}: {exc}"[:1000])
+
+    async def _admit(self, context, rpc: str) -> threading.Event:
+        if self.active >= self.settings.max_concurrency:
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                f"concurrent streams: {self.active} streams are in flight ({rpc} refused), the "
+                                f"limit is {self.settings.max_concurrency}; retry later")
+        self.active += 1
+        cancel = threading.Event()
+        try:
+            context.add_done_callback(lambda _ctx: cancel.set())
+        except Exception:  # pragma: no cover  (older grpc.aio): the handler's finally sets it
+            pass
+        return cancel
+
+    def _release(self, cancel: threading.Event) -> None:
+        cancel.set()  # the call is over: stop whatever a worker still does for it
+        self.active -= 1
+
+    def _header(self, bundle):
+        infos = bundle.file_infos()
+        return pb2.AssetChunk(header=pb2.AssetHeader(
+            manifest_json=bundle.files["manifest.json"].decode("utf-8"),
+            files=[pb2.FileInfo(path=p, size=n, sha256=h, media_type=m) for p, n, h, m in infos],
+            spec_hash=bundle.spec.hash, spec_json=bundle.spec.to_json(),
+            text=pb2.TextReport(understood=bundle.understood, ignored=bundle.ignored),
+            chunk_bytes=self.generate.chunk_bytes, total_bytes=sum(i[1] for i in infos)))
+
+    def _chunks(self, bundle):
+        yield self._header(bundle)
+        for path, data in bundle.files.items():
+            for offset, piece, last in chunk_file(data, self.generate.chunk_bytes):
+                yield pb2.AssetChunk(file=pb2.FileChunk(path=path, offset=offset, data=piece, last=last))
+
     # ----------------------------------------------------------------------------------------- describe
-    def _describe_sync(self):
-        model = load_model("open")
+    def _describe_model(self, model, kind: str):
         sections = []
         for section, rows in control.describe_controls(model).items():
             sections.append(pb2.ControlSection(name=section, controls=[
                 pb2.ControlRange(name=n, min=r["min"], max=r["max"], default_value=r["default"], unit=r["unit"],
                                  doc=r["doc"]) for n, r in rows.items()]))
         sizes = [s for s in (64 << i for i in range(16)) if s <= self.generate.max_texture_size]
-        desc = pb2.ModelDescription(
-            id=control.model_id(model), kind="open", license=model.license, source=str(model.source),
-            expression_names=list(control.ARKIT_52), sections=sections,
+        formats = ["glb"]
+        try:
+            from exporters.fbx import find_blender
+
+            find_blender(self.settings.blender)
+            formats.append("fbx")
+        except RuntimeError:
+            pass
+        return pb2.ModelDescription(
+            id=control.model_id(model), kind=kind, license=str(model.license), source=str(model.source),
+            expression_names=list(control.ARKIT_52) if kind == "open" else [], sections=sections,
             lighting_presets=list(control.LIGHTING_PRESETS), pose_joints=list(control.POSE_JOINTS),
-            texture_sizes=sizes, latent_dim=control.LATENT_DIM, formats=["glb"])
+            texture_sizes=sizes, latent_dim=control.LATENT_DIM, formats=formats)
+
+    def _describe_sync(self):
+        descs = [self._describe_model(load_model("open"), "open")]
+        descs += [self._describe_model(m, "flame") for _, m in sorted(self.generate.models.items())]
         limits = pb2.Limits(max_texture_size=self.generate.max_texture_size, max_lods=MAX_LODS,
-                            max_preview_size=2048, max_chunk_bytes=CHUNK_BYTES,
+                            max_preview_size=MAX_PORTRAIT_SIZE, max_chunk_bytes=CHUNK_BYTES,
                             max_concurrent_streams=self.settings.max_concurrency, max_prompt_chars=MAX_PROMPT_CHARS,
-                            max_request_bytes=self.settings.max_request_bytes)
+                            max_request_bytes=self.settings.max_request_bytes, max_crowd_size=MAX_CROWD_SIZE)
         versions = pb2.Versions(api="assetgen.v1", assetgen=assetgen.__version__, bundle_format=BUNDLE_FORMAT_VERSION,
                                 spec_version=control.SPEC_VERSION)
-        return pb2.DescribeModelsResponse(models=[desc], limits=limits, versions=versions,
-                                          rpcs_served=["DescribeModels", "GenerateAsset"])
+        return pb2.DescribeModelsResponse(models=descs, limits=limits, versions=versions,
+                                          rpcs_served=list(RPCS_SERVED))
 
     async def DescribeModels(self, request, context):
         if self._describe is None:
@@ -143,45 +233,122 @@ class AssetGeneratorService(pb2_grpc.AssetGeneratorServicer):
         return self._describe
 
     # ----------------------------------------------------------------------------------------- generate
-    def _generate_sync(self, request):
-        return build_bundle(parse_generate_request(request, self.generate))
+    def _generate_sync(self, request, cancel):
+        bundle = build_bundle(parse_generate_request(request, self.generate), cancel)
+        self.stats["heads"] += 1
+        return bundle
 
     async def GenerateAsset(self, request, context):
-        if self.active >= self.settings.max_concurrency:
-            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                                f"concurrent streams: {self.active} GenerateAsset streams are in flight, the "
-                                f"limit is {self.settings.max_concurrency}; retry later")
-        self.active += 1
+        cancel = await self._admit(context, "GenerateAsset")
         try:
-            try:
-                bundle = await self._run(self._generate_sync, request)
-            except RequestError as exc:
-                await context.abort_with_status(bad_request_status(exc.violations))
-            except Exception as exc:  # never UNKNOWN for a failure we can describe
-                _LOG.exception("GenerateAsset failed")
-                await context.abort(grpc.StatusCode.INTERNAL, f"generation failed: {type(exc).__name__}: {exc}")
-            infos = bundle.file_infos()
-            yield pb2.AssetChunk(header=pb2.AssetHeader(
-                manifest_json=bundle.files["manifest.json"].decode("utf-8"),
-                files=[pb2.FileInfo(path=p, size=n, sha256=h, media_type=m) for p, n, h, m in infos],
-                spec_hash=bundle.spec.hash, spec_json=bundle.spec.to_json(),
-                text=pb2.TextReport(understood=bundle.understood, ignored=bundle.ignored),
-                chunk_bytes=self.generate.chunk_bytes, total_bytes=sum(i[1] for i in infos)))
-            for path, data in bundle.files.items():
-                for offset, piece, last in chunk_file(data, self.generate.chunk_bytes):
-                    yield pb2.AssetChunk(file=pb2.FileChunk(path=path, offset=offset, data=piece, last=last))
+            bundle = await self._guarded(context, cancel, self._generate_sync, request, cancel)
+            for chunk in self._chunks(bundle):
+                yield chunk
         finally:
-            self.active -= 1
+            self._release(cancel)
+
+    # ------------------------------------------------------------------------------------------- crowd
+    def _crowd_head_sync(self, plan, i, cancel):
+        check_cancel(cancel)
+        bundle = build_bundle(crowd_request(plan, i), cancel)
+        self.stats["crowd_heads"] += 1
+        return bundle
+
+    async def GenerateCrowd(self, request, context):
+        cancel = await self._admit(context, "GenerateCrowd")
+        try:
+            plan = await self._guarded(context, cancel, parse_crowd_request, request, self.generate)
+            for i in range(plan.count):
+                if cancel.is_set() or context.done():
+                    break
+                bundle = await self._guarded(context, cancel, self._crowd_head_sync, plan, i, cancel)
+                for chunk in self._chunks(bundle):
+                    yield pb2.CrowdChunk(head_index=i, chunk=chunk)
+        finally:
+            self._release(cancel)
+
+    # ---------------------------------------------------------------------------------------- portrait
+    def _portraits_sync(self, request, cancel):
+        parsed = parse_portrait_request(request, self.generate)
+        out = list(render_portraits(parsed, self.device, cancel))
+        self.stats["portraits"] += len(out)
+        return out
+
+    async def RenderPortrait(self, request, context):
+        cancel = await self._admit(context, "RenderPortrait")
+        try:
+            portraits = await self._guarded(context, cancel, self._portraits_sync, request, cancel)
+            for p in portraits:
+                digest = p.sha256
+                for offset, piece, last in chunk_file(p.png, self.generate.chunk_bytes):
+                    yield pb2.ImageChunk(camera_index=p.camera_index, media_type="image/png", offset=offset,
+                                         data=piece, last=last, size=len(p.png), sha256=digest)
+        finally:
+            self._release(cancel)
 
     # ------------------------------------------------------------------------------------- later slices
-    async def GenerateCrowd(self, request, context):
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, _LATER["GenerateCrowd"])
-
     async def Animate(self, request, context):
         await context.abort(grpc.StatusCode.UNIMPLEMENTED, _LATER["Animate"])
 
-    async def RenderPortrait(self, request, context):
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, _LATER["RenderPortrait"])
+
+class _Malformed:
+    """What the safe deserializer returns for request bytes that are not a valid message."""
+
+    def __init__(self, exc: Exception):
+        self.error = f"{type(exc).__name__}: {exc}"[:300]
+
+
+class MalformedRequestInterceptor(grpc.aio.ServerInterceptor):
+    """``INVALID_ARGUMENT`` (field ``request``) for request bytes that do not parse as the method's message.
+
+    grpc answers ``UNKNOWN`` when a deserializer raises; this wraps each AssetGenerator deserializer so that
+    it returns a marker instead, which the wrapped behaviour turns into a described error."""
+
+    def __init__(self, service_name: str):
+        self._prefix = f"/{service_name}/"
+
+    async def intercept_service(self, continuation, details):
+        handler = await continuation(details)
+        if handler is None or not details.method.startswith(self._prefix) or handler.request_deserializer is None:
+            return handler
+        deserialize = handler.request_deserializer
+        name = details.method.rsplit("/", 1)[-1]
+
+        def safe(data):
+            try:
+                return deserialize(data)
+            except Exception as exc:  # DecodeError and friends
+                return _Malformed(exc)
+
+        async def refuse(request, context):
+            await context.abort_with_status(bad_request_status([
+                ("request", f"request: not a valid {name} request message ({request.error})")]))
+
+        kw = dict(request_deserializer=safe, response_serializer=handler.response_serializer)
+        if handler.unary_stream:
+            inner_stream = handler.unary_stream
+
+            async def stream(request, context):
+                if isinstance(request, _Malformed):
+                    await refuse(request, context)
+                result = inner_stream(request, context)
+                if hasattr(result, "__aiter__"):
+                    async for item in result:
+                        yield item
+                else:  # a coroutine handler (writes with context.write, or aborts)
+                    await result
+
+            return grpc.unary_stream_rpc_method_handler(stream, **kw)
+        if handler.unary_unary:
+            inner_unary = handler.unary_unary
+
+            async def unary(request, context):
+                if isinstance(request, _Malformed):
+                    await refuse(request, context)
+                return await inner_unary(request, context)
+
+            return grpc.unary_unary_rpc_method_handler(unary, **kw)
+        return handler
 
 
 class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
@@ -228,6 +395,7 @@ async def create_server(host: str = "127.0.0.1", port: int = 0,
     executor = ThreadPoolExecutor(max_workers=settings.workers or settings.max_concurrency,
                                   thread_name_prefix="assetgen-gen")
     interceptors = [BearerTokenInterceptor(settings.auth_token)] if settings.auth_token else []
+    interceptors.append(MalformedRequestInterceptor(SERVICE_NAME))
     server = grpc.aio.server(interceptors=interceptors, options=[
         ("grpc.max_receive_message_length", settings.max_request_bytes),
         ("grpc.max_send_message_length", 4 << 20)])
@@ -237,7 +405,12 @@ async def create_server(host: str = "127.0.0.1", port: int = 0,
     health_pb2_grpc.add_HealthServicer_to_server(health_service, server)
     reflection.enable_server_reflection(
         (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    bound = server.add_insecure_port(f"{host}:{port}")
+    if settings.tls_cert is not None:
+        creds = grpc.ssl_server_credentials([(Path(settings.tls_key).read_bytes(),
+                                              Path(settings.tls_cert).read_bytes())])
+        bound = server.add_secure_port(f"{host}:{port}", creds)
+    else:
+        bound = server.add_insecure_port(f"{host}:{port}")
     if not bound:
         raise OSError(f"could not bind {host}:{port}")
     await server.start()
