@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 
@@ -151,17 +151,23 @@ def head_surface(spec: HeadSpec, *, model: heads.HeadModel | None = None, textur
 
 
 def generate_head(spec: HeadSpec, *, model: heads.HeadModel | None = None,
-                  options: PipelineOptions = PipelineOptions()) -> GeneratedHead:
+                  options: PipelineOptions = PipelineOptions(), animations: Sequence[Any] = ()) -> GeneratedHead:
     """Build one head from its spec.
 
     ``model`` must be the spec's model (``spec.model`` is checked against it); ``None`` loads the built-in
-    open head for ``"open"`` specs. Raises ``ValueError`` naming the field for anything inconsistent.
+    open head for ``"open"`` specs. ``animations``: clips for the asset, :class:`assetgen.animation.Sequence`
+    or :class:`assetgen.asset.Animation` items (see :func:`assetgen.animation.attach_animations`). Raises
+    ``ValueError`` naming the field for anything inconsistent.
     """
     surface = head_surface(spec, model=model, texture_size=options.texture_size, device=options.device)
     model, textures = surface.model, surface.textures
     provenance = provenance_of(spec, model, textures, options)
     asset = build_head_asset(model, surface.inputs.shape, textures, lods=options.lods, provenance=provenance,
                              name="head", expression=surface.inputs.expression)
+    if animations:
+        from assetgen.animation import attach_animations
+
+        asset = attach_animations(asset, animations)
     preview = None
     if options.preview_size:
         preview = render_preview(model, surface.vertices, textures, spec, size=options.preview_size)

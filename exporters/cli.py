@@ -6,6 +6,8 @@ Examples::
     python -m exporters.gltf --params head.yaml --out packs/one                  # parameters door
     python -m exporters.gltf --latent codes.npy --truncation 0.7 --out packs/z   # latent codes [N, 512]
     python -m exporters.gltf --edit "age += 20" --base packs/demo/head_0000/manifest.json --out packs/older
+    python -m exporters.gltf --seed 3 --animation blink,smile,talk --loop 2 --out packs/anim   # animation clips
+    python -m exporters.gltf --seed 3 --expression-csv take.csv --fps 30 --out packs/take      # Live Link Face
 
 The pack folder holds ``head_0000/`` … (see :mod:`exporters.bundle`), ``index.json`` (every head's spec
 hash, seed and file hashes) and ``contact_sheet.png``. It is assembled under a temporary name and renamed
@@ -67,7 +69,70 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--fbx-preset", default="unity", choices=("unity", "unreal"), help="FBX axes and units")
     out.add_argument("--preview-size", type=int, default=512, help="preview portrait pixels (0: none)")
     out.add_argument("--force", action="store_true", help="replace an existing non-empty --out folder")
+    from assetgen.animation import PRESETS
+
+    flame_ok = ", ".join(n for n, p_ in PRESETS.items() if p_.flame)
+    anim = p.add_argument_group(
+        "animation (clips added to every head's asset)",
+        f"Presets: {', '.join(PRESETS)}. ARKit-based presets are open-head-only until an ARKit mapping for "
+        f"FLAME exists; FLAME heads take {flame_ok} (look_around: eye rotations only).")
+    anim.add_argument("--animation", metavar="PRESETS", help="comma list of presets, e.g. blink,smile,talk")
+    anim.add_argument("--expression-csv", type=Path, metavar="TAKE.csv",
+                      help="a Live Link Face capture CSV (52 ARKit columns; open head only)")
+    anim.add_argument("--fps", type=float, default=None, help="clip frame rate 1..240 (default 30)")
+    anim.add_argument("--loop", type=int, default=None, metavar="N", help="play each clip N times (default 1)")
     return p
+
+
+def resolve_animations(args: argparse.Namespace, model) -> list:
+    """The clips the animation arguments ask for, as :class:`assetgen.animation.Sequence` items (validated)."""
+    from assetgen import animation
+
+    if args.animation is None and args.expression_csv is None:
+        for flag, value in (("--fps", args.fps), ("--loop", args.loop)):
+            if value is not None:
+                raise CliError(f"{flag}: only used with --animation or --expression-csv")
+        return []
+    fps = 30.0 if args.fps is None else args.fps
+    if not (math.isfinite(fps) and 1 <= fps <= 240):
+        raise CliError(f"--fps: expected 1..240 frames per second, got {fps:g}")
+    loop = 1 if args.loop is None else args.loop
+    if not 1 <= loop <= 1000:
+        raise CliError(f"--loop: expected 1..1000 repetitions, got {loop}")
+    clips = []
+    if args.animation is not None:
+        names = [n.strip() for n in args.animation.split(",")]
+        if not all(names):
+            raise CliError(f"--animation: expected a comma list of presets, got {args.animation!r}")
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise CliError(f"--animation: presets repeated: {', '.join(dup)}")
+        for name in names:
+            try:
+                clips.append(animation.preset(name, model, fps=fps, seed=args.seed))
+            except ValueError as exc:
+                raise CliError(f"--animation: {exc}") from None
+    if args.expression_csv is not None:
+        if animation.target_kind(model) != "arkit":
+            raise CliError("--expression-csv: Live Link Face captures are ARKit blendshapes: open head only "
+                           "until an ARKit mapping for FLAME exists")
+        if not args.expression_csv.is_file():
+            raise CliError(f"--expression-csv: {args.expression_csv} is not a file")
+        try:
+            take = animation.read_livelink_csv(args.expression_csv, fps=fps)
+        except ValueError as exc:
+            raise CliError(f"--expression-csv: {exc}") from None
+        if take.name in {c.name for c in clips}:
+            take = take.replace(name=f"{take.name}_capture")
+        clips.append(take)
+    if loop > 1:
+        clips = [c.loop(loop) for c in clips]
+    try:
+        for c in clips:  # fail before anything is written
+            animation.sequence_to_animation(c, model)
+    except ValueError as exc:
+        raise CliError(f"--animation: {exc}") from None
+    return clips
 
 
 def _model_arg(value: str):
@@ -159,6 +224,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--{field.replace('_', '-')}:{rest}") from None
     model = _model_arg(args.model)
     specs = resolve_specs(args, model)
+    clips = resolve_animations(args, model)
     if args.format in ("fbx", "both"):
         from exporters.fbx import find_blender
 
@@ -173,7 +239,7 @@ def run(args: argparse.Namespace) -> int:
     with atomic_folder(out, replace=out.exists()) as tmp:
         for i, spec in enumerate(specs):
             t0 = time.perf_counter()
-            head = generate_head(spec, model=model, options=options)
+            head = generate_head(spec, model=model, options=options, animations=clips)
             name = f"head_{i:04d}"
             doc = write_bundle(head, tmp / name, bundle_options)
             index.append({"folder": name, "seed": spec.seed, "spec_hash": spec.hash,
