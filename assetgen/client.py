@@ -8,6 +8,8 @@
         manifest = c.generate("out/head_7", seed=7, export={"texture_size": 512})
         pngs = c.render_portrait(seed=7, cameras=[(0, 0, 512), (45, 0, 512)])
         for index, manifest in c.crowd("out/crowd", seed=1, count=4): ...
+        manifest = c.animate("out/smile", spec_json=spec, preset="smile,blink")
+        header, frames = c.animate_frames(preset="talk", fps=30)   # live preview: per-frame weights
 
 Bundles are written atomically (a temporary sibling folder renamed into place) after every file's size and
 sha256 were checked against the stream header. Errors are ``grpc.RpcError`` (``.code()``, ``.details()``).
@@ -25,7 +27,7 @@ import grpc
 from assetgen.io import atomic_folder, atomic_write_bytes
 from assetgen.service import protos
 
-__all__ = ["AssetGenClient", "BundleError", "receive_bundle"]
+__all__ = ["AssetGenClient", "BundleError", "animate_request", "asset_request", "receive_bundle"]
 
 pb2, pb2_grpc = protos.load()
 _SOURCES = ("seed", "latent", "text", "params", "spec_json")
@@ -97,6 +99,27 @@ def asset_request(model: str = "", export=None, **source) -> Any:
     if isinstance(kw.get("params"), dict):
         kw["params"] = pb2.Params(json=json.dumps(kw["params"]))
     return pb2.GenerateAssetRequest(model=model, export=_export(export), **kw)
+
+
+def animate_request(*, spec_json: str = "", model: str = "", preset: str | Iterable[str] | None = None,
+                    keyframes=None, live_link_csv: bytes | str | Path | None = None, text: str | None = None,
+                    fps: float = 0.0, frames: bool = False, export=None) -> Any:
+    """An ``AnimateRequest``. One sequence source: ``preset`` (a name, a comma list or a list of names, played
+    one after another), ``keyframes`` (``[(time_s, {ARKit name: weight}), ...]`` or a ``Keyframes``),
+    ``live_link_csv`` (the CSV's bytes, or a path to read) or ``text``. ``frames``: frame mode (per-frame
+    weights) instead of the animated bundle; ``fps`` 0 means the server's default (30)."""
+    kw: dict[str, Any] = {}
+    if preset is not None:
+        kw["preset"] = preset if isinstance(preset, str) else ",".join(preset)
+    if keyframes is not None:
+        kw["keyframes"] = keyframes if isinstance(keyframes, pb2.Keyframes) else pb2.Keyframes(keys=[
+            pb2.Keyframe(time_s=float(t), weights={str(k): float(v) for k, v in w.items()}) for t, w in keyframes])
+    if live_link_csv is not None:
+        kw["live_link_csv"] = live_link_csv if isinstance(live_link_csv, bytes) else Path(live_link_csv).read_bytes()
+    if text is not None:
+        kw["text"] = text
+    mode = pb2.ANIMATE_MODE_FRAMES if frames else pb2.ANIMATE_MODE_ASSET
+    return pb2.AnimateRequest(spec_json=spec_json, model=model, fps=fps, mode=mode, export=_export(export), **kw)
 
 
 class AssetGenClient:
@@ -206,3 +229,29 @@ class AssetGenClient:
             pending.append(c.chunk)
         if pending:
             yield finish()
+
+    def animate_files(self, request=None, timeout_s: float | None = None, **kw) -> tuple[Any, dict[str, bytes]]:
+        """``(AssetHeader, path → bytes)`` of an animated head (``request`` or :func:`animate_request`
+        keywords; asset mode)."""
+        req = request if request is not None else animate_request(**kw)
+        chunks = self.stub.Animate(req, **self._kw(timeout_s))
+        return receive_bundle(c.asset for c in chunks if c.WhichOneof("payload") == "asset")
+
+    def animate(self, out_dir: str | Path, request=None, *, replace: bool = False, timeout_s: float | None = None,
+                **kw) -> dict:
+        """Animate a head (``spec_json=`` plus a sequence, see :func:`animate_request`) and write its bundle
+        folder ``out_dir`` atomically (``head.glb`` carries the clip); returns the manifest."""
+        header, files = self.animate_files(request, timeout_s, **kw)
+        _write(out_dir, files, replace)
+        return json.loads(header.manifest_json)
+
+    def animate_frames(self, request=None, timeout_s: float | None = None, **kw) -> tuple[Any, Iterator[Any]]:
+        """Frame mode: ``(AnimateHeader, iterator of FrameWeights)``; each frame's ``weights`` follow
+        ``header.expression_names`` and its ``rotations`` (axis-angle radians, 3 per joint) ``header.joints``."""
+        req = request if request is not None else animate_request(frames=True, **kw)
+        call = self.stub.Animate(req, **self._kw(timeout_s))
+        first = next(call)
+        if first.WhichOneof("payload") != "header":
+            call.cancel()
+            raise BundleError("Animate frame stream: expected the header first")
+        return first.header, (c.frame for c in call)

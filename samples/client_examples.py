@@ -5,8 +5,7 @@ Start a server (``python server.py``), then::
     python samples/client_examples.py --target 127.0.0.1:50051 --out out/client_examples
     python samples/client_examples.py --target host:50051 --token-file token.txt --tls-ca ca.pem
 
-``--tiny`` asks for 64-texel textures and one LOD (quick checks). Animate answers UNIMPLEMENTED until its slice
-lands; the example shows how a client sees that.
+``--tiny`` asks for 64-texel textures and one LOD (quick checks).
 """
 
 from __future__ import annotations
@@ -17,9 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import grpc  # noqa: E402
-
-from assetgen.client import AssetGenClient, pb2  # noqa: E402
+from assetgen.client import AssetGenClient  # noqa: E402
 
 
 def describe_models(c: AssetGenClient) -> None:
@@ -48,11 +45,17 @@ def generate_crowd(c: AssetGenClient, out: Path, export: dict) -> None:
         print(f"[GenerateCrowd] head {i}: sex {ident['sex']}, age {ident['age']:.0f}")
 
 
-def animate(c: AssetGenClient) -> None:
-    try:
-        list(c.stub.Animate(pb2.AnimateRequest(preset="smile"), timeout=30, metadata=c.metadata))
-    except grpc.RpcError as exc:
-        print(f"[Animate] {exc.code().name}: {exc.details()}")
+def animate(c: AssetGenClient, out: Path, export: dict) -> None:
+    header, _ = c.generate_files(seed=7, export=export)
+    manifest = c.animate(out / "animated", spec_json=header.spec_json, preset="smile,blink", export=export,
+                         replace=True)
+    print(f"[Animate] {out / 'animated'}: head.glb with clip 'smile+blink', {manifest['files']['head.glb']['bytes']} "
+          "bytes")
+    keys = [(0.0, {"jawOpen": 0.0}), (0.5, {"jawOpen": 0.8, "mouthFunnel": 0.3}), (1.0, {"jawOpen": 0.0})]
+    head, frames = c.animate_frames(keyframes=keys, fps=30)
+    jaw = list(head.expression_names).index("jawOpen")
+    peak = max(f.weights[jaw] for f in frames)
+    print(f"[Animate] frames: {head.frames} at {head.fps:g} fps, jawOpen peaks at {peak:.2f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         generate_asset(c, args.out, export)
         render_portrait(c, args.out, 64 if args.tiny else 512)
         generate_crowd(c, args.out, export)
-        animate(c)
+        animate(c, args.out, export)
     return 0
 
 

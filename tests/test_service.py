@@ -115,7 +115,8 @@ def test_describe_models(stub):
     assert list(m.lighting_presets) == list(control.LIGHTING_PRESETS)
     assert resp.limits.max_chunk_bytes == 1 << 20 and resp.limits.max_concurrent_streams == 1
     assert resp.versions.api == "assetgen.v1" and set(resp.rpcs_served) == {
-        "DescribeModels", "GenerateAsset", "GenerateCrowd", "RenderPortrait"}
+        "DescribeModels", "GenerateAsset", "GenerateCrowd", "RenderPortrait", "Animate"}
+    assert "smile" in m.animation_presets and resp.limits.max_frames == 36_000
 
 
 def test_generate_by_seed_streams_verified_identical_files(stub):
@@ -189,11 +190,11 @@ def test_every_bad_export_field_is_reported(stub):
     assert {"export.texture_size", "export.lods", "export.preview_size"} <= set(_violations(info.value))
 
 
-def test_later_rpcs_are_unimplemented_with_reason(stub):
-    for call, req in ((stub.Animate, pb2.AnimateRequest(preset="smile")),):
-        with pytest.raises(grpc.RpcError) as info:
-            list(call(req, timeout=10))
-        assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED and "issue 7" in info.value.details()
+def test_text_animation_is_unimplemented_with_reason(stub):
+    req = pb2.AnimateRequest(text="smile then blink", mode=pb2.ANIMATE_MODE_FRAMES)
+    with pytest.raises(grpc.RpcError) as info:
+        list(stub.Animate(req, timeout=10))
+    assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED and "text-to-sequence" in info.value.details()
 
 
 def test_health_and_reflection(channel):

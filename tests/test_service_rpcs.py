@@ -64,7 +64,7 @@ def _decode(png: bytes) -> np.ndarray:
 # -------------------------------------------------------------------------------------------------- describe
 def test_describe_lists_slice_two(client):
     d = client.describe()
-    assert set(d.rpcs_served) == {"DescribeModels", "GenerateAsset", "GenerateCrowd", "RenderPortrait"}
+    assert set(d.rpcs_served) == {"DescribeModels", "GenerateAsset", "GenerateCrowd", "RenderPortrait", "Animate"}
     assert d.limits.max_crowd_size == 64 and d.limits.max_preview_size == 2048
 
 
@@ -232,3 +232,4 @@ def test_samples_run_against_the_server(server, tmp_path):
     assert (tmp_path / "asset" / "manifest.json").is_file()
     assert (tmp_path / "portraits" / "portrait_0.png").is_file()
     assert (tmp_path / "crowd" / "head_001" / "manifest.json").is_file()
+    assert (tmp_path / "animated" / "head.glb").is_file()

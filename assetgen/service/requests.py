@@ -96,6 +96,7 @@ class ParsedRequest:
     ignored: list[str] = field(default_factory=list)
     model: Any = None
     blender: str | None = None
+    animations: tuple = ()  # Animate: clips baked into the asset (Sequence items)
 
 
 @dataclass(frozen=True)
@@ -181,8 +182,8 @@ def _export_options(req, settings: GenerateSettings, violations: list) -> tuple[
         violations.append(("export.fbx_preset", f"fbx_preset: unknown value {ex.fbx_preset}"))
         preset = "unity"
     if ex.animations:
-        violations.append(("export.animations", "animations: baked animations come with the Animate slice of "
-                                                "issue 7; leave this empty"))
+        violations.append(("export.animations", "animations: baked animations are made by the Animate RPC (its "
+                                                "sequence: preset, keyframes or live_link_csv); leave this empty"))
     level = ex.png_compress_level if ex.HasField("png_compress_level") else 1
     bundle = BundleOptions(format=fmt_name, fbx_preset=preset, png_compress_level=1)
     try:
@@ -322,7 +323,7 @@ def build_bundle(parsed: ParsedRequest, cancel=None) -> Bundle:
         model = load_model("open") if parsed.spec.model == "open" else None
     check_cancel(cancel)
     try:
-        head = generate_head(parsed.spec, model=model, options=parsed.pipeline)
+        head = generate_head(parsed.spec, model=model, options=parsed.pipeline, animations=parsed.animations)
     except ValueError as exc:
         raise RequestError([(_field_of(exc, "spec"), str(exc))]) from None
     check_cancel(cancel)

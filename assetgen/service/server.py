@@ -1,17 +1,17 @@
-"""The asyncio gRPC server of ``assetgen.v1.AssetGenerator`` (issue 7, slices 1 and 2).
+"""The asyncio gRPC server of ``assetgen.v1.AssetGenerator`` (issue 7).
 
-Served: ``DescribeModels``, ``GenerateAsset``, ``GenerateCrowd`` and ``RenderPortrait`` (plus
-``grpc.health.v1.Health`` and server reflection); ``Animate`` answers ``UNIMPLEMENTED`` naming the slice that
-brings it. Generation runs in a thread pool, so the event loop (health checks included) stays responsive.
+Served: ``DescribeModels``, ``GenerateAsset``, ``GenerateCrowd``, ``RenderPortrait`` and ``Animate`` (plus
+``grpc.health.v1.Health`` and server reflection). Generation runs in a thread pool, so the event loop (health
+checks included) stays responsive.
 
 Errors: ``INVALID_ARGUMENT`` with ``google.rpc.BadRequest`` field violations for bad fields;
 ``RESOURCE_EXHAUSTED`` for the documented caps (``Limits``: concurrent streams, crowd size, texture size,
-portrait size and cameras, request bytes); ``FAILED_PRECONDITION`` when FBX is asked for and Blender is missing;
-``UNIMPLEMENTED`` for the neural renderer; ``UNAUTHENTICATED`` when a bearer token is configured and the call's
-``authorization`` metadata is missing or wrong (health and reflection stay open); ``INTERNAL`` (never
-``UNKNOWN``) for failures of ours. When a call ends early (client cancel: ``CANCELLED``; deadline:
+portrait size and cameras, animation frames, request bytes); ``FAILED_PRECONDITION`` when FBX is asked for and
+Blender is missing; ``UNIMPLEMENTED`` for the neural renderer and text animation sequences;
+``UNAUTHENTICATED`` when a bearer token is configured and the call's ``authorization`` metadata is missing or
+wrong (health and reflection stay open); ``INTERNAL`` (never ``UNKNOWN``) for failures of ours. When a call ends early (client cancel: ``CANCELLED``; deadline:
 ``DEADLINE_EXCEEDED``) the work in progress stops at the next stage boundary (between pipeline stages, between
-crowd heads, between portrait cameras). TLS: ``ServerSettings.tls_cert`` / ``tls_key``.
+crowd heads, between portrait cameras, between animation frames). TLS: ``ServerSettings.tls_cert`` / ``tls_key``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ from assetgen import control
 from assetgen.asset.build import MAX_LODS
 from assetgen.control.text import MAX_PROMPT_CHARS
 from assetgen.pipeline import MAX_TEXTURE_SIZE, load_model
+from assetgen.animation import presets_for
 from assetgen.service import protos
+from assetgen.service.animate import MAX_FRAMES, frame_values, parse_animate_request
 from assetgen.service.crowds import MAX_CROWD_SIZE, crowd_request, parse_crowd_request
 from assetgen.service.portraits import MAX_PORTRAIT_SIZE, parse_portrait_request, render_portraits
 from assetgen.service.requests import CHUNK_BYTES, Cancelled, GenerateSettings, LimitError, PreconditionError, \
@@ -50,10 +52,7 @@ pb2, pb2_grpc = protos.load()
 SERVICE_NAME = pb2.DESCRIPTOR.services_by_name["AssetGenerator"].full_name
 MAX_REQUEST_BYTES = 4 << 20
 _LOG = logging.getLogger("assetgen.service")
-_LATER = {
-    "Animate": "Animate comes with the animation slice of issue 7 (once expression sequences exist)",
-}
-RPCS_SERVED = ("DescribeModels", "GenerateAsset", "GenerateCrowd", "RenderPortrait")
+RPCS_SERVED = ("DescribeModels", "GenerateAsset", "GenerateCrowd", "RenderPortrait", "Animate")
 
 
 @dataclass(frozen=True)
@@ -119,8 +118,9 @@ def bad_request_status(violations: list[tuple[str, str]]) -> grpc.Status:
 
 
 class AssetGeneratorService(pb2_grpc.AssetGeneratorServicer):
-    """The servicer; ``active`` counts streams in flight (GenerateAsset, GenerateCrowd, RenderPortrait);
-    ``stats`` counts finished work units (``"heads"``, ``"crowd_heads"``, ``"portraits"``, ``"cancelled"``)."""
+    """The servicer; ``active`` counts streams in flight (GenerateAsset, GenerateCrowd, RenderPortrait, Animate);
+    ``stats`` counts finished work units (``"heads"``, ``"crowd_heads"``, ``"portraits"``, ``"animated_heads"``,
+    ``"animate_frames"``, ``"cancelled"``)."""
 
     def __init__(self, settings: ServerSettings, executor: ThreadPoolExecutor):
         self.settings = settings
@@ -213,7 +213,8 @@ class AssetGeneratorService(pb2_grpc.AssetGeneratorServicer):
             id=control.model_id(model), kind=kind, license=str(model.license), source=str(model.source),
             expression_names=list(control.ARKIT_52) if kind == "open" else [], sections=sections,
             lighting_presets=list(control.LIGHTING_PRESETS), pose_joints=list(control.POSE_JOINTS),
-            texture_sizes=sizes, latent_dim=control.LATENT_DIM, formats=formats)
+            texture_sizes=sizes, latent_dim=control.LATENT_DIM, formats=formats,
+            animation_presets=presets_for(model))
 
     def _describe_sync(self):
         descs = [self._describe_model(load_model("open"), "open")]
@@ -221,7 +222,8 @@ class AssetGeneratorService(pb2_grpc.AssetGeneratorServicer):
         limits = pb2.Limits(max_texture_size=self.generate.max_texture_size, max_lods=MAX_LODS,
                             max_preview_size=MAX_PORTRAIT_SIZE, max_chunk_bytes=CHUNK_BYTES,
                             max_concurrent_streams=self.settings.max_concurrency, max_prompt_chars=MAX_PROMPT_CHARS,
-                            max_request_bytes=self.settings.max_request_bytes, max_crowd_size=MAX_CROWD_SIZE)
+                            max_request_bytes=self.settings.max_request_bytes, max_crowd_size=MAX_CROWD_SIZE,
+                            max_frames=MAX_FRAMES)
         versions = pb2.Versions(api="assetgen.v1", assetgen=assetgen.__version__, bundle_format=BUNDLE_FORMAT_VERSION,
                                 spec_version=control.SPEC_VERSION)
         return pb2.DescribeModelsResponse(models=descs, limits=limits, versions=versions,
@@ -286,9 +288,36 @@ class AssetGeneratorService(pb2_grpc.AssetGeneratorServicer):
         finally:
             self._release(cancel)
 
-    # ------------------------------------------------------------------------------------- later slices
+    # ----------------------------------------------------------------------------------------- animate
+    def _animate_sync(self, request, cancel):
+        plan = parse_animate_request(request, self.generate)
+        check_cancel(cancel)
+        if plan.frames_mode:
+            return plan, frame_values(plan)
+        bundle = build_bundle(plan.parsed, cancel)
+        self.stats["animated_heads"] += 1
+        return plan, bundle
+
     async def Animate(self, request, context):
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, _LATER["Animate"])
+        cancel = await self._admit(context, "Animate")
+        try:
+            plan, result = await self._guarded(context, cancel, self._animate_sync, request, cancel)
+            if not plan.frames_mode:
+                for chunk in self._chunks(result):
+                    yield pb2.AnimateChunk(asset=chunk)
+                return
+            names, joints, times, weights, rots = result
+            yield pb2.AnimateChunk(header=pb2.AnimateHeader(expression_names=names, frames=len(times),
+                                                            fps=plan.fps, joints=joints))
+            for i in range(len(times)):
+                if cancel.is_set() or context.done():
+                    break
+                yield pb2.AnimateChunk(frame=pb2.FrameWeights(index=i, time_s=float(times[i]),
+                                                              weights=weights[i].tolist(),
+                                                              rotations=rots[i].tolist()))
+                self.stats["animate_frames"] += 1
+        finally:
+            self._release(cancel)
 
 
 class _Malformed:

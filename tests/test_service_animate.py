@@ -1,0 +1,189 @@
+"""The Animate RPC over a real local port (issue 7): animated bundles byte-identical to the in-process pipeline,
+frame mode equal to ``Sequence.at``, Live Link CSV and keyframe sources, bad inputs, the frame cap, FLAME."""
+
+from __future__ import annotations
+
+import grpc
+import numpy as np
+import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from assetgen import animation, control
+from assetgen.client import AssetGenClient, animate_request
+from assetgen.pipeline import PipelineOptions, generate_head, load_model
+from assetgen.service import protos
+from assetgen.service.animate import MAX_FRAMES, parse_animate_request
+from assetgen.service.requests import GenerateSettings, RequestError
+from assetgen.service.server import ServerSettings
+from exporters.bundle import BundleOptions, bundle_files
+from service_fixture import RunningServer
+
+pb2, pb2_grpc = protos.load()
+TINY = dict(texture_size=64, lods=1, preview_size=0)
+
+
+@pytest.fixture(scope="module")
+def server():
+    srv = RunningServer(ServerSettings(max_concurrency=2, device="cpu", workers=2))
+    yield srv
+    srv.close()
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    with AssetGenClient(server.target, timeout_s=120) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return control.spec_from_seed(4, load_model("open"))
+
+
+def _violations(err: grpc.RpcError) -> dict[str, str]:
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT, (err.code(), err.details())
+    out = {}
+    for detail in rpc_status.from_call(err).details:
+        br = error_details_pb2.BadRequest()
+        assert detail.Unpack(br)
+        out.update({v.field: v.description for v in br.field_violations})
+    return out
+
+
+def _code(fn) -> grpc.RpcError:
+    with pytest.raises(grpc.RpcError) as info:
+        fn()
+    return info.value
+
+
+def _check_frames(header, frames, seq: animation.Sequence, fps: float):
+    names = list(header.expression_names)
+    assert names == list(control.ARKIT_52) and header.fps == pytest.approx(fps)
+    expected_times = seq.resample(fps).times - seq.start
+    assert header.frames == len(frames) == len(expected_times)
+    times = np.array([f.time_s for f in frames])
+    np.testing.assert_allclose(times, expected_times, atol=1e-9)
+    w, rot = seq.at(times + seq.start)
+    got = np.array([list(f.weights) for f in frames])
+    want = np.zeros_like(got)
+    for j, c in enumerate(seq.channels):
+        want[:, names.index(c)] = w[:, j]
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    assert list(header.joints) == [j for j in animation.ROTATION_JOINTS if j in rot]
+    if header.joints:
+        got_rot = np.array([list(f.rotations) for f in frames])
+        np.testing.assert_allclose(got_rot, np.concatenate([rot[j] for j in header.joints], 1), atol=1e-6)
+    assert [f.index for f in frames] == list(range(len(frames)))
+
+
+# ------------------------------------------------------------------------------------------------- asset mode
+def test_asset_mode_is_byte_identical_to_the_pipeline(client, spec, tmp_path):
+    manifest = client.animate(tmp_path / "anim", spec_json=spec.to_json(), preset="smile, blink", export=TINY)
+    seq = animation.preset("smile", "open").concat(animation.preset("blink", "open"), name="smile+blink")
+    head = generate_head(spec, model=load_model("open"), options=PipelineOptions(**TINY), animations=[seq])
+    local = bundle_files(head, BundleOptions())
+    got = (tmp_path / "anim" / "head.glb").read_bytes()
+    assert got == local["head.glb"] and len(head.asset.animations) == 1
+    assert manifest["spec_hash"] == spec.hash
+    for path, data in local.items():
+        assert (tmp_path / "anim" / path).read_bytes() == data
+
+
+# ------------------------------------------------------------------------------------------------ frame mode
+def test_frame_mode_preset_equals_sequence_at(client):
+    header, frames = client.animate_frames(preset=["talk", "nod"], fps=24)
+    seq = animation.preset("talk", "open", fps=24).concat(animation.preset("nod", "open", fps=24))
+    _check_frames(header, list(frames), seq, 24)
+    assert {"jaw", "neck"} <= set(header.joints)
+
+
+def test_frame_mode_keyframes(client):
+    keys = [(0.0, {"jawOpen": 0.0}), (0.4, {"jawOpen": 0.9, "mouthFunnel": 0.5}), (1.0, {"jawOpen": 0.1})]
+    header, frames = client.animate_frames(keyframes=keys, fps=30)
+    seq = animation.from_keyframes({"jawOpen": [(0.0, 0.0), (0.4, 0.9), (1.0, 0.1)], "mouthFunnel": [(0.4, 0.5)]},
+                                   fps=30, duration=1.0)
+    _check_frames(header, list(frames), seq, 30)
+
+
+def test_live_link_csv_source_frames_and_asset(client, spec, tmp_path):
+    src = animation.preset("surprise", "open", fps=60).blend(animation.preset("shake", "open", fps=60))
+    text = animation.write_livelink_csv(src, timecode_fps=60)
+    header, frames = client.animate_frames(live_link_csv=text.encode("utf-8"), fps=30)
+    seq = animation.read_livelink_csv(text, fps=30, name="live_link")
+    _check_frames(header, list(frames), seq, 30)
+    assert "neck" in header.joints
+    _, files = client.animate_files(spec_json=spec.to_json(), live_link_csv=text.encode(), export=TINY)
+    head = generate_head(spec, model=load_model("open"), options=PipelineOptions(**TINY), animations=[seq])
+    assert files["head.glb"] == bundle_files(head, BundleOptions())["head.glb"]
+
+
+# ------------------------------------------------------------------------------------------------ bad inputs
+def test_unknown_preset_lists_the_presets(client, spec):
+    err = _code(lambda: client.animate_files(spec_json=spec.to_json(), preset="smile,grin"))
+    msg = _violations(err)["preset"]
+    assert "'grin'" in msg and all(n in msg for n in animation.preset_names())
+
+
+def test_malformed_csv_names_the_columns(client):
+    bad = "Timecode,BlendShapeCount,EyeBlinkLeftt\n00:00:00:00.000,1,0.5\n".encode()
+    err = _code(lambda: client.animate_frames(live_link_csv=bad))
+    msg = _violations(err)["live_link_csv"]
+    assert "EyeBlinkLeftt" in msg and "JawOpen" in msg
+    err = _code(lambda: client.animate_frames(live_link_csv=b"\xff\xfe junk"))
+    assert "UTF-8" in _violations(err)["live_link_csv"]
+    err = _code(lambda: client.animate_frames(live_link_csv=b"/etc/passwd"))  # never read as a path
+    assert "live_link_csv" in _violations(err)
+
+
+@pytest.mark.parametrize("kw, field", [
+    (dict(preset="smile", fps=500), "fps"),
+    (dict(preset="smile", fps=0.5), "fps"),
+    (dict(preset="smile", fps=float("nan")), "fps"),
+    (dict(preset=" , "), "preset"),
+    (dict(), "sequence"),
+    (dict(preset="smile", model="flame:0000"), "model"),
+    (dict(keyframes=[]), "keyframes.keys"),
+    (dict(keyframes=[(0.0, {"jawOpenn": 0.5})]), "keyframes.keys[0].weights"),
+    (dict(keyframes=[(0.0, {"jawOpen": 1.5})]), "keyframes.keys[0].weights"),
+    (dict(keyframes=[(1.0, {"jawOpen": 0.5}), (0.5, {"jawOpen": 0.1})]), "keyframes.keys[1].time_s"),
+])
+def test_bad_fields(client, kw, field):
+    err = _code(lambda: client.animate_frames(**kw))
+    assert field in _violations(err)
+
+
+def test_asset_mode_needs_a_spec_and_rejects_bad_export(client, spec):
+    assert "spec_json" in _violations(_code(lambda: client.animate_files(preset="smile")))
+    assert "spec_json" in _violations(_code(lambda: client.animate_files(spec_json="{", preset="smile")))
+    err = _code(lambda: client.animate_files(spec_json=spec.to_json(), preset="smile",
+                                             export=dict(texture_size=100)))
+    assert "export.texture_size" in _violations(err)
+
+
+def test_frame_cap_is_resource_exhausted(client):
+    seconds = MAX_FRAMES / 30 + 1
+    err = _code(lambda: client.animate_frames(keyframes=[(0.0, {"jawOpen": 0}), (seconds, {"jawOpen": 1})]))
+    assert err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and str(MAX_FRAMES) in err.details()
+    csv = ("Timecode,BlendShapeCount," + ",".join(animation.LIVELINK_COLUMNS[2:]) + "\n"
+           + "".join(f"{tc},61," + ",".join(["0"] * 61) + "\n" for tc in ("00:00:00:00.000", "20:00:00:00.000")))
+    err = _code(lambda: client.animate_frames(live_link_csv=csv.encode(), fps=240))
+    assert err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+def test_flame_with_an_arkit_preset_is_invalid_argument(tmp_path):
+    from flame_fixture import write_flame_folder
+
+    fx = write_flame_folder(tmp_path, num_shape=7, num_expression=3, subdivisions=2)
+    model = load_model(str(fx.model))
+    fid = control.model_id(model)
+    settings = GenerateSettings(models={fid: model})
+    with pytest.raises(RequestError) as info:
+        parse_animate_request(animate_request(model=fid, preset="smile", frames=True), settings)
+    ((field, msg),) = info.value.violations
+    assert field == "preset" and "open-head-only" in msg and "nod" in msg
+    with pytest.raises(RequestError) as info:
+        parse_animate_request(animate_request(model=fid, keyframes=[(0, {"jawOpen": 1})], frames=True), settings)
+    assert info.value.violations[0][0] == "keyframes"
+    plan = parse_animate_request(animate_request(model=fid, preset="nod", frames=True), settings)
+    assert plan.sequence.channels == () and "neck" in plan.sequence.rotations
