@@ -11,11 +11,10 @@ import time
 import grpc
 import numpy as np
 import pytest
-from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from grpc_status import rpc_status
 
+from service_fixture import violations as _violations
 from assetgen import control
 from assetgen.pipeline import PipelineOptions, generate_head, load_model
 from assetgen.service import protos
@@ -81,19 +80,6 @@ def _collect(stub, req, metadata=None):
             done.add(f.path)
     assert done == set(files)
     return header, files, sizes
-
-
-def _violations(err: grpc.RpcError) -> dict[str, str]:
-    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT, (err.code(), err.details())
-    status = rpc_status.from_call(err)
-    assert status is not None, "no google.rpc.Status details"
-    out = {}
-    for detail in status.details:
-        br = error_details_pb2.BadRequest()
-        assert detail.Unpack(br)
-        out.update({v.field: v.description for v in br.field_violations})
-    assert out
-    return out
 
 
 def _in_process(spec) -> bytes:

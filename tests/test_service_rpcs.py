@@ -10,47 +10,20 @@ import time
 import grpc
 import numpy as np
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from PIL import Image
 
 from assetgen import control
-from assetgen.client import AssetGenClient, asset_request
+from assetgen.client import AssetGenClient
 from assetgen.pipeline import load_model
 from assetgen.service import protos
 from assetgen.service.crowds import FEMALE_SEX, MALE_SEX, crowd_spec, parse_crowd_request
 from assetgen.service.portraits import parse_portrait_request, render_portraits
 from assetgen.service.requests import GenerateSettings
 from assetgen.service.server import ServerSettings
-from service_fixture import RunningServer
+from service_fixture import TINY, RunningServer
+from service_fixture import violations as _violations
 
 pb2, pb2_grpc = protos.load()
-TINY = dict(texture_size=64, lods=1, preview_size=0)
-
-
-@pytest.fixture(scope="module")
-def server():
-    srv = RunningServer(ServerSettings(max_concurrency=2, device="cpu", workers=2))
-    yield srv
-    srv.close()
-
-
-@pytest.fixture(scope="module")
-def client(server):
-    with AssetGenClient(server.target, timeout_s=120) as c:
-        yield c
-
-
-def _violations(err: grpc.RpcError) -> dict[str, str]:
-    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT, (err.code(), err.details())
-    out = {}
-    for detail in rpc_status.from_call(err).details:
-        br = error_details_pb2.BadRequest()
-        assert detail.Unpack(br)
-        out.update({v.field: v.description for v in br.field_violations})
-    return out
-
-
 def _code(fn) -> grpc.RpcError:
     with pytest.raises(grpc.RpcError) as info:
         fn()
