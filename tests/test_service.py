@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
-import threading
 import time
 
 import grpc
@@ -14,11 +12,12 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from service_fixture import RunningServer
 from service_fixture import violations as _violations
 from assetgen import control
 from assetgen.pipeline import PipelineOptions, generate_head, load_model
 from assetgen.service import protos
-from assetgen.service.server import ServerSettings, create_server, stop_server
+from assetgen.service.server import ServerSettings
 from exporters.bundle import BundleOptions, bundle_files
 
 pb2, pb2_grpc = protos.load()
@@ -26,25 +25,9 @@ SMALL = dict(texture_size=64, lods=1, preview_size=48)
 TOKEN = "s3cret-token"
 
 
-class _Server:
-    """A server on its own event loop in a background thread."""
-
-    def __init__(self, settings: ServerSettings):
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.server, self.port = asyncio.run_coroutine_threadsafe(
-            create_server("127.0.0.1", 0, settings), self.loop).result(60)
-
-    def close(self):
-        asyncio.run_coroutine_threadsafe(stop_server(self.server, 1.0), self.loop).result(30)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-
-
 @pytest.fixture(scope="module")
 def server():
-    srv = _Server(ServerSettings(max_concurrency=1, device="cpu", workers=2))
+    srv = RunningServer(ServerSettings(max_concurrency=1, device="cpu", workers=2))
     yield srv
     srv.close()
 
@@ -214,7 +197,7 @@ def test_concurrent_streams_beyond_the_limit_are_resource_exhausted(server, stub
 
 
 def test_bearer_token_auth():
-    srv = _Server(ServerSettings(max_concurrency=1, device="cpu", auth_token=TOKEN))
+    srv = RunningServer(ServerSettings(max_concurrency=1, device="cpu", auth_token=TOKEN))
     try:
         with grpc.insecure_channel(f"127.0.0.1:{srv.port}") as ch:
             stub = pb2_grpc.AssetGeneratorStub(ch)
