@@ -78,14 +78,21 @@ def test_neck_split_and_joint_names(open_model):
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_flame_presets(name, flame):
+    seq = preset(name, flame)  # ARKit weights → FLAME coefficients through the model's ARKit mapping
+    open_seq = preset(name, "open")
+    assert seq.kind == ("flame" if open_seq.channels else None)
+    if seq.channels:
+        assert seq.channels == tuple(f"expr{i:03d}" for i in range(flame.num_expression))
+        assert np.abs(seq.weights).max() > 0
+    for joint, rot in open_seq.rotations.items():
+        np.testing.assert_array_equal(seq.rotations[joint], rot)
+    clip = sequence_to_animation(seq, flame)
+    assert set(clip.joint_rotations) <= {"neck", "jaw", "eye_left", "eye_right"}
     if name in FLAME_OK:
-        seq = preset(name, flame)
-        assert seq.channels == ()
-        clip = sequence_to_animation(seq, flame)
-        assert set(clip.joint_rotations) <= {"neck", "eye_left", "eye_right"}
+        assert preset(name, "flame").channels == ()  # no model to map with: rotations only
     else:
-        with pytest.raises(ValueError, match="open-head-only until an ARKit mapping for FLAME"):
-            preset(name, flame)
+        with pytest.raises(ValueError, match="needs the loaded FLAME model"):
+            preset(name, "flame")
 
 
 def test_bad_preset_arguments(open_model, flame):
@@ -95,7 +102,8 @@ def test_bad_preset_arguments(open_model, flame):
         preset("blink", open_model, duration=0.1)
     with pytest.raises(ValueError, match="fps"):
         preset("blink", open_model, fps=0)
-    assert presets_for(flame) == ["look_around", "nod", "shake"]
+    assert presets_for(flame) == preset_names()
+    assert presets_for("flame") == ["look_around", "nod", "shake"]
     arkit = from_keyframes({"jawOpen": [(0, 0), (1, 1)]})
     with pytest.raises(ValueError, match="ARKit channels need the open head"):
         sequence_to_animation(arkit, flame)

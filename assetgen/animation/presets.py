@@ -6,25 +6,27 @@ Weights are ARKit blendshape names; rotations are axis-angle radians on the logi
 the same frames.
 
 =============  ==========  ======================================================  =========================
-preset         default s   what moves                                              FLAME heads
+preset         default s   what moves                                              on FLAME heads
 =============  ==========  ======================================================  =========================
-blink          0.5         eyeBlinkLeft/Right                                      open head only (ARKit)
-double_blink   0.9         two blinks                                              open head only (ARKit)
-smile          1.5         mouthSmile, cheekSquint, eyeSquint (in, hold, out)      open head only (ARKit)
-frown          1.5         mouthFrown, browDown, mouthPress                        open head only (ARKit)
-surprise       1.5         browInnerUp, browOuterUp, eyeWide, jawOpen + jaw        open head only (ARKit)
-anger          1.5         browDown, eyeSquint, noseSneer, mouthPress              open head only (ARKit)
-disgust        1.5         noseSneer, mouthUpperUp, browDown, cheekSquint          open head only (ARKit)
-talk           2.0         viseme loop (jawOpen, mouthFunnel/Pucker/Close/          open head only (ARKit)
+blink          0.5         eyeBlinkLeft/Right                                      through the mapping
+double_blink   0.9         two blinks                                              through the mapping
+smile          1.5         mouthSmile, cheekSquint, eyeSquint (in, hold, out)      through the mapping
+frown          1.5         mouthFrown, browDown, mouthPress                        through the mapping
+surprise       1.5         browInnerUp, browOuterUp, eyeWide, jawOpen + jaw        through the mapping
+anger          1.5         browDown, eyeSquint, noseSneer, mouthPress              through the mapping
+disgust        1.5         noseSneer, mouthUpperUp, browDown, cheekSquint          through the mapping
+talk           2.0         viseme loop (jawOpen, mouthFunnel/Pucker/Close/          through the mapping
                            Stretch/RollLower…) + jaw rotation, ends at rest
-idle           4.0         slow brow/mouth/cheek drift, blinks, neck sway           open head only (ARKit)
-look_around    3.0         eye rotations + eyeLook* weights                         yes: eye rotations only
-nod            1.5         neck pitch (two nods)                                    yes
-shake          1.5         neck yaw (two shakes)                                    yes
+idle           4.0         slow brow/mouth/cheek drift, blinks, neck sway           through the mapping
+look_around    3.0         eye rotations + eyeLook* weights                         without mapping too
+nod            1.5         neck pitch (two nods)                                    without mapping too
+shake          1.5         neck yaw (two shakes)                                    without mapping too
 =============  ==========  ======================================================  =========================
 
-ARKit-dependent presets are open-head-only until an ARKit mapping for FLAME exists (FLAME's expression space has
-no named blendshapes); asking for one with a FLAME model raises ``ValueError`` saying so.
+FLAME heads: every preset works on a loaded FLAME model, its ARKit weights turned into FLAME expression
+coefficients by the model's ARKit→FLAME mapping (:mod:`assetgen.animation.retarget`, fitted geometrically on
+first use); the last column says which presets need no mapping (rotations only) and so also work for
+``"flame"`` or a FLAME ``HeadAsset``.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from assetgen.animation.keyframes import from_keyframes
 from assetgen.animation.sequence import Sequence
 from assetgen.animation.to_asset import target_kind
 
-__all__ = ["PRESETS", "PresetInfo", "preset", "preset_names", "presets_for"]
+__all__ = ["JAW_PER_OPEN", "PRESETS", "PresetInfo", "pose_clip", "preset", "preset_names", "presets_for"]
 
 JAW_PER_OPEN = 0.25
 """Jaw rotation (radians about +x) that goes with ``jawOpen = 1`` in the presets."""
@@ -59,17 +61,22 @@ def _pair(base: str, value: float) -> dict[str, float]:
     return {f"{base}Left": value, f"{base}Right": value}
 
 
-def _pose(weights: dict[str, float], duration: float, fps: float, name: str, ramp: float = 0.3,
-          jaw: float = 0.0) -> Sequence:
-    """Ease into ``weights`` over ``ramp`` s, hold, ease out to neutral at ``duration``."""
+def pose_clip(weights: dict[str, float], duration: float, fps: float, name: str, ramp: float = 0.3,
+              jaw: float = 0.0, rotations: dict | None = None) -> Sequence:
+    """Ease into ``weights`` (ARKit name → weight) over ``ramp`` s, hold, ease out to neutral at ``duration``
+    seconds. ``jaw``: a ``jawOpen``-like amount turned into a jaw rotation (:data:`JAW_PER_OPEN` rad per unit);
+    ``rotations``: logical joint → axis-angle ``(x, y, z)`` radians, held the same way."""
     ramp = min(ramp, duration / 3)
 
     def keys(v):
-        return [(0.0, 0.0, "ease_in_out"), (ramp, v, "linear"), (duration - ramp, v, "ease_in_out"),
-                (duration, 0.0, "linear")]
+        return [(0.0, 0.0 * v, "ease_in_out"), (ramp, v, "linear"), (duration - ramp, v, "ease_in_out"),
+                (duration, 0.0 * v, "linear")]
 
-    rot = {"jaw": [(t, (v * JAW_PER_OPEN, 0.0, 0.0), e) for t, v, e in keys(jaw)]} if jaw else None
-    return from_keyframes({c: keys(v) for c, v in weights.items()}, rot, fps=fps, duration=duration, name=name)
+    rot = {"jaw": [(t, (v * JAW_PER_OPEN, 0.0, 0.0), e) for t, v, e in keys(jaw)]} if jaw else {}
+    for joint, r in (rotations or {}).items():
+        rot[joint] = [(t, tuple(float(x) for x in v), e) for t, v, e in keys(np.asarray(r, dtype=np.float64))]
+    return from_keyframes({c: keys(v) for c, v in weights.items()}, rot or None, fps=fps, duration=duration,
+                          name=name)
 
 
 def _blinks(starts, duration: float, fps: float, name: str) -> Sequence:
@@ -90,27 +97,27 @@ def _double_blink(d, fps, seed):
 
 
 def _smile(d, fps, seed):
-    return _pose({**_pair("mouthSmile", 0.8), **_pair("cheekSquint", 0.4), **_pair("eyeSquint", 0.2)}, d, fps,
+    return pose_clip({**_pair("mouthSmile", 0.8), **_pair("cheekSquint", 0.4), **_pair("eyeSquint", 0.2)}, d, fps,
                  "smile")
 
 
 def _frown(d, fps, seed):
-    return _pose({**_pair("mouthFrown", 0.7), **_pair("browDown", 0.6), **_pair("mouthPress", 0.2)}, d, fps,
+    return pose_clip({**_pair("mouthFrown", 0.7), **_pair("browDown", 0.6), **_pair("mouthPress", 0.2)}, d, fps,
                  "frown")
 
 
 def _surprise(d, fps, seed):
-    return _pose({"browInnerUp": 0.9, **_pair("browOuterUp", 0.8), **_pair("eyeWide", 0.7), "jawOpen": 0.4}, d,
+    return pose_clip({"browInnerUp": 0.9, **_pair("browOuterUp", 0.8), **_pair("eyeWide", 0.7), "jawOpen": 0.4}, d,
                  fps, "surprise", ramp=0.15, jaw=0.4)
 
 
 def _anger(d, fps, seed):
-    return _pose({**_pair("browDown", 0.9), **_pair("eyeSquint", 0.5), **_pair("noseSneer", 0.4),
+    return pose_clip({**_pair("browDown", 0.9), **_pair("eyeSquint", 0.5), **_pair("noseSneer", 0.4),
                   **_pair("mouthPress", 0.5)}, d, fps, "anger")
 
 
 def _disgust(d, fps, seed):
-    return _pose({**_pair("noseSneer", 0.8), **_pair("mouthUpperUp", 0.6), **_pair("browDown", 0.3),
+    return pose_clip({**_pair("noseSneer", 0.8), **_pair("mouthUpperUp", 0.6), **_pair("browDown", 0.3),
                   **_pair("cheekSquint", 0.3)}, d, fps, "disgust")
 
 
@@ -229,22 +236,33 @@ def preset_names() -> list[str]:
     return list(PRESETS)
 
 
+def _mappable(model) -> bool:
+    """A loaded FLAME head model (its ARKit mapping can be fitted), not a bare ``"flame"`` or an asset."""
+    return not isinstance(model, str) and callable(model) and hasattr(model, "regions")
+
+
 def presets_for(model=None) -> list[str]:
-    """The presets usable with ``model`` (all for the open head; those marked in the table for FLAME)."""
+    """The presets usable with ``model``: all of them for the open head and for a loaded FLAME model (ARKit
+    presets through the model's ARKit→FLAME mapping, :mod:`assetgen.animation.retarget`); for ``"flame"`` or a
+    FLAME ``HeadAsset`` (no model to fit a mapping on) only those marked in the table."""
     kind = target_kind(model)
-    return [n for n, p in PRESETS.items() if kind == "arkit" or p.flame]
+    return [n for n, p in PRESETS.items() if kind == "arkit" or p.flame or _mappable(model)]
 
 
 def preset(name: str, model=None, *, duration: float | None = None, fps: float = 30.0, seed: int = 0) -> Sequence:
     """The preset ``name`` as a :class:`Sequence` for ``model`` (a head model, a ``HeadAsset``, ``"open"`` or
-    ``"flame"``; ``None`` = the open head). ``duration`` seconds (default: the preset's), sampled at ``fps``."""
+    ``"flame"``; ``None`` = the open head). ``duration`` seconds (default: the preset's), sampled at ``fps``.
+
+    On a loaded FLAME model the preset's ARKit weights become FLAME expression coefficients through the
+    model's ARKit mapping (fitted on first use and cached); rotations carry over unchanged."""
     info = PRESETS.get(name)
     if info is None:
         raise ValueError(f"preset: unknown preset {name!r}; available presets: {', '.join(PRESETS)}")
     kind = target_kind(model)
-    if kind == "flame" and not info.flame:
-        raise ValueError(f"preset {name!r} uses ARKit blendshapes and is open-head-only until an ARKit mapping "
-                         f"for FLAME exists; presets for FLAME heads: {', '.join(presets_for('flame'))}")
+    if kind == "flame" and not info.flame and not _mappable(model):
+        raise ValueError(f"preset {name!r} uses ARKit blendshapes: it needs the loaded FLAME model (for its ARKit "
+                         f"mapping), not {model if isinstance(model, str) else type(model).__name__!r}; presets "
+                         f"without blendshapes: {', '.join(presets_for('flame'))}")
     d = info.default_s if duration is None else duration
     try:
         d = float(d)
@@ -259,5 +277,10 @@ def preset(name: str, model=None, *, duration: float | None = None, fps: float =
         raise ValueError(f"seed: expected an integer, got {seed!r}")
     seq = info.build(d, fps, int(seed))
     if kind == "flame":
-        seq = seq.replace(channels=(), weights=None)
+        if _mappable(model):
+            from assetgen.animation.retarget import arkit_mapping
+
+            seq = arkit_mapping(model).convert(seq)
+        else:
+            seq = seq.replace(channels=(), weights=None)
     return seq
