@@ -8,7 +8,10 @@ Layout of a bundle::
     textures/orm.png         R occlusion, G roughness, B metallic (linear)
     textures/displacement.png 16-bit; textures/displacement.json: meters = offset_m + value / 65535 * scale_m
     preview.png              RGBA portrait with the spec's lighting
-    manifest.json            the resolved HeadSpec (named values), provenance, file sizes and sha256
+    cache/<clip>.pc2         with vertex_cache: each clip baked per frame on LOD0 (exporters.vertex_cache)
+    cache/vertex_cache.json  fps, part vertex ranges, clips, Blender Mesh Cache settings
+    manifest.json            the resolved HeadSpec (named values), provenance, the clips (name, duration, keys),
+                             file sizes and sha256
 
 Folders are written atomically (assembled under a temporary name, then renamed). Files depend only on the
 spec, the options and the versions, so the same request gives byte-identical bundles on the CPU.
@@ -42,11 +45,15 @@ class BundleOptions:
         format: ``"glb"``, ``"fbx"`` (converted from the glb, which is then left out) or ``"both"``.
         fbx_preset: ``"unity"`` (meters, Y up) or ``"unreal"`` (centimeters, Z up).
         png_compress_level: zlib level of the texture PNGs (1 is fast; 6 is ~8 % smaller and 3× slower).
+        vertex_cache: also bake every animation clip into a PC2 point cache (``cache/``); needs clips.
+        vertex_cache_fps: frames per second of the baked caches (1..240).
     """
 
     format: str = "glb"
     fbx_preset: str = "unity"
     png_compress_level: int = 1
+    vertex_cache: bool = False
+    vertex_cache_fps: float = 30.0
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
@@ -55,6 +62,10 @@ class BundleOptions:
             raise ValueError(f"fbx_preset: expected 'unity' or 'unreal', got {self.fbx_preset!r}")
         if not 0 <= self.png_compress_level <= 9:
             raise ValueError(f"png_compress_level: expected 0..9, got {self.png_compress_level!r}")
+        if not isinstance(self.vertex_cache, bool):
+            raise ValueError(f"vertex_cache: expected true or false, got {self.vertex_cache!r}")
+        if not (isinstance(self.vertex_cache_fps, (int, float)) and 1 <= self.vertex_cache_fps <= 240):
+            raise ValueError(f"vertex_cache_fps: expected 1..240 frames per second, got {self.vertex_cache_fps!r}")
 
 
 def bundle_files(head: GeneratedHead, options: BundleOptions = BundleOptions()) -> dict[str, bytes]:
@@ -63,6 +74,10 @@ def bundle_files(head: GeneratedHead, options: BundleOptions = BundleOptions()) 
     files = {"head.glb": export_glb(head.asset, png_compress_level=level)}
     files.update({f"textures/{name}": data
                   for name, data in texture_files(head.textures, compress_level=level).items()})
+    if options.vertex_cache:
+        from exporters.vertex_cache import vertex_cache_files
+
+        files.update(vertex_cache_files(head.asset, fps=options.vertex_cache_fps))
     if head.preview is not None:
         rgba = np.clip(np.round(np.asarray(head.preview, dtype=np.float64) * 255.0), 0, 255).astype(np.uint8)
         files["preview.png"] = encode_png(rgba, compress_level=level)
@@ -80,6 +95,9 @@ def manifest(head: GeneratedHead, files: dict[str, bytes], options: BundleOption
         "lods": [sum(int(p.faces.shape[0]) for p in lod.parts) for lod in head.asset.lods],
         "morph_targets": len(head.asset.morph_target_names),
         "texture_size": head.textures.size,
+        "animations": [{"name": a.name, "duration_s": round(float(a.times[-1]), 6), "keys": int(a.times.shape[0]),
+                        "morph_weights": a.morph_weights is not None, "joints": sorted(a.joint_rotations)}
+                       for a in head.asset.animations],
         "fbx_preset": options.fbx_preset if options.format in ("fbx", "both") else None,
         "files": {name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
                   for name, data in sorted(files.items())},
@@ -96,6 +114,8 @@ def write_bundle(head: GeneratedHead, folder: str | Path, options: BundleOptions
     files = bundle_files(head, options)
     with atomic_folder(folder, replace=replace) as tmp:
         (tmp / "textures").mkdir()
+        if options.vertex_cache:
+            (tmp / "cache").mkdir()
         if options.format in ("fbx", "both"):
             from exporters.fbx import export_fbx
 

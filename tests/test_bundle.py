@@ -45,6 +45,7 @@ def test_bundle_folder_layout_and_manifest(head, tmp_path):
     gltf = pygltflib.GLTF2.load_from_bytes((tmp_path / "b" / "head.glb").read_bytes())
     assert gltf.asset.extras["spec_hash"] == head.spec.hash
     assert gltf.asset.extras["head_model"]["license"] == doc["provenance"]["head_model"]["license"]
+    assert doc["animations"] == []
     preview = Image.open(io.BytesIO((tmp_path / "b" / "preview.png").read_bytes()))
     assert preview.mode == "RGBA" and preview.size == (48, 48)
 
@@ -70,7 +71,27 @@ def test_bundle_files_is_pure(head):
 
 
 @pytest.mark.parametrize("kwargs,field", [({"format": "obj"}, "format"), ({"fbx_preset": "godot"}, "fbx_preset"),
-                                          ({"png_compress_level": 12}, "png_compress_level")])
+                                          ({"png_compress_level": 12}, "png_compress_level"),
+                                          ({"vertex_cache": "yes"}, "vertex_cache"),
+                                          ({"vertex_cache_fps": 0}, "vertex_cache_fps")])
 def test_bad_options(kwargs, field):
     with pytest.raises(ValueError, match=field):
         BundleOptions(**kwargs)
+
+
+def test_clips_in_the_manifest_and_vertex_caches(tmp_path):
+    from assetgen.animation import preset, sequence_from_text
+    from exporters.vertex_cache import decode_pc2
+
+    clips = [preset("blink", fps=24), sequence_from_text("nods twice", fps=24, use_encoder=False).sequence]
+    head = generate_head(control.spec_from_seed(3), options=SMALL, animations=clips)
+    doc = write_bundle(head, tmp_path / "b", BundleOptions(vertex_cache=True, vertex_cache_fps=24))
+    assert [a["name"] for a in doc["animations"]] == ["blink", "text"]
+    blink = doc["animations"][0]
+    assert blink["duration_s"] == pytest.approx(0.5) and blink["keys"] == 13 and blink["morph_weights"]
+    assert doc["animations"][1]["joints"] == ["head", "neck01", "neck02", "neck03"]
+    assert {"cache/blink.pc2", "cache/text.pc2", "cache/vertex_cache.json"} <= set(doc["files"])
+    frames, _, _ = decode_pc2((tmp_path / "b" / "cache" / "blink.pc2").read_bytes())
+    assert frames.shape[0] == 13
+    with pytest.raises(ValueError, match="no animation clips"):
+        bundle_files(generate_head(control.spec_from_seed(3), options=SMALL), BundleOptions(vertex_cache=True))
