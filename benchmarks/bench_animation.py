@@ -8,7 +8,9 @@
 * ``export delta``: ``export_glb`` of the open head (LOD 0 only, 64² textures) with the clip minus without it:
   the animation part of export (issue 6 target ≤ 0.5 s on the 2-core CPU);
 * ``csv import``: ``read_livelink_csv`` of a synthetic ``--capture-min`` minute capture at 60 fps (default 10
-  min = 36,000 rows), resampled to 30 fps (target ≤ 2 s).
+  min = 36,000 rows), resampled to 30 fps (target ≤ 2 s);
+* ``text``: a four-step prompt → Sequence (keywords), and two paraphrases through the sentence encoder;
+* ``PC2``: the baked vertex cache of the 10 s clip; ``fit``: the ARKit → FLAME mapping on the FLAME fixture.
 Each figure is the median of ``--repeats`` runs after a warm-up.
 """
 
@@ -32,7 +34,11 @@ from assetgen.animation import (Sequence, attach_animations, preset, read_liveli
                                 sequence_to_animation, write_livelink_csv)
 from assetgen.asset import build_head_asset  # noqa: E402
 from assetgen.control import ARKIT_52  # noqa: E402
+from assetgen.animation import sequence_from_text  # noqa: E402
+from assetgen.animation.retarget import fit_mapping, open_source  # noqa: E402
 from common import machine  # noqa: E402
+from exporters.vertex_cache import vertex_cache_files  # noqa: E402
+from flame_fixture import write_flame_folder  # noqa: E402
 from exporters.gltf import export_glb  # noqa: E402
 
 
@@ -91,6 +97,23 @@ def main() -> None:
         t_csv, take = timed(lambda: read_livelink_csv(path, fps=30), args.repeats)
     print(f"csv import {minutes:g} min @60 fps ({long.num_frames} rows, {size / 2**20:.1f} MiB) → "
           f"{take.num_frames} frames @30 fps: {t_csv:.3f} s (target <= 2 s)")
+    # text → sequence (keyword layer, then a paraphrase through the sentence encoder after it is loaded)
+    prompt = "smiles, then blinks twice and looks left, then nods slowly"
+    t_text, said = timed(lambda: sequence_from_text(prompt, model, use_encoder=False), args.repeats)
+    sequence_from_text("agrees", model)  # loads the encoder and the anchors
+    t_enc, _ = timed(lambda: sequence_from_text("agrees, then is taken aback", model), args.repeats)
+    print(f"text → sequence: {t_text * 1e3:.1f} ms keywords ({said.sequence.duration:.2f} s clip), "
+          f"{t_enc * 1e3:.1f} ms with two encoder paraphrases")
+    # baked vertex cache of the 10 s clip (LOD0, 4,872 points × 301 frames)
+    t_pc2, files = timed(lambda: vertex_cache_files(animated, fps=30), args.repeats)
+    print(f"PC2 vertex cache of the 10 s clip: {t_pc2:.3f} s, {len(files['cache/full.pc2']) / 2**20:.1f} MiB")
+    # ARKit → FLAME mapping fit on the FLAME-format fixture (300 + 100 components)
+    with tempfile.TemporaryDirectory() as tmp:
+        flame = heads.load(write_flame_folder(tmp).folder)
+        src = open_source(model)
+        t_fit, mapping = timed(lambda: fit_mapping(src, flame, model_id="bench"), max(1, args.repeats // 2))
+    print(f"ARKit → FLAME fit ({flame.num_vertices} vertices, {flame.num_expression} coefficients, "
+          f"{mapping.card['points']} face points): {t_fit:.2f} s; open-head source: 52 shapes")
 
 
 if __name__ == "__main__":

@@ -131,14 +131,22 @@ def pose_frames(asset: HeadAsset, anim: Animation, *, fps: float = 30.0, lod: in
             local[:, :3, :3] = _quat_matrices(rots[sk.names[jnt]])
         p = sk.parents[jnt]
         glob[:, jnt] = local if p < 0 else glob[:, p] @ local
-    skin = glob @ sk.inverse_bind_matrices.astype(np.float64)[None]          # [K, J, 4, 4]
+    skin = (glob @ sk.inverse_bind_matrices.astype(np.float64)[None])[:, :, :3, :]  # [K, J, 3, 4]
     out = []
     for part in asset.lods[lod].parts:
-        pos = np.broadcast_to(part.positions.astype(np.float64), (k, *part.positions.shape))
-        if weights is not None and part.morph_positions.shape[0]:
-            pos = pos + np.einsum("kt,tnd->knd", weights, part.morph_positions.astype(np.float64))
-        mats = np.einsum("nc,kncij->knij", part.weights.astype(np.float64), skin[:, part.joints.astype(np.int64)])
-        out.append(np.einsum("knij,knj->kni", mats[..., :3, :3], pos) + mats[..., :3, 3])
+        rest = part.positions.astype(np.float64)
+        morphs = part.morph_positions.astype(np.float64).reshape(part.morph_positions.shape[0], -1)
+        joints, w = part.joints.astype(np.int64), part.weights.astype(np.float64)
+        res = np.empty((k, rest.shape[0], 3))
+        for start in range(0, k, 16):  # frame chunks keep the [k, N, 3, 4] blend small
+            sl = slice(start, min(start + 16, k))
+            pos = np.broadcast_to(rest, (sl.stop - sl.start, *rest.shape))
+            if weights is not None and morphs.shape[0]:
+                pos = pos + (weights[sl] @ morphs).reshape(-1, *rest.shape)
+            mats = sum(w[None, :, c, None, None] * skin[sl][:, joints[:, c]] for c in range(joints.shape[1]))
+            res[sl] = (mats[..., 0] * pos[..., 0, None] + mats[..., 1] * pos[..., 1, None]
+                       + mats[..., 2] * pos[..., 2, None] + mats[..., 3])
+        out.append(res)
     return times, np.concatenate(out, 1).astype(np.float32)
 
 
