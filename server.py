@@ -1,9 +1,10 @@
 """Run the assetgen gRPC server: ``python server.py [--host 127.0.0.1] [--port 50051] [--max-concurrency N]
-[--device auto|cpu|cuda] [--auth-token-file F] [--tls-cert C --tls-key K] [--flame PATH ...] [--grace S]``.
+[--device auto|cpu|cuda] [--auth-token-file F] [--tls-cert C --tls-key K] [--flame PATH ...] [--grace S]
+[--crowd-parallelism N]``.
 
-Serves ``assetgen.v1.AssetGenerator`` (DescribeModels, GenerateAsset, GenerateCrowd, RenderPortrait; Animate
-answers UNIMPLEMENTED until its slice lands), ``grpc.health.v1.Health`` and server reflection. SIGTERM/SIGINT stop it gracefully:
-health turns NOT_SERVING, new calls are refused and in-flight calls get ``--grace`` seconds to finish.
+Serves ``assetgen.v1.AssetGenerator`` (DescribeModels, GenerateAsset, GenerateCrowd, RenderPortrait, Animate),
+``grpc.health.v1.Health`` and server reflection. SIGTERM/SIGINT stop it gracefully: health turns NOT_SERVING, new
+calls are refused and in-flight calls get ``--grace`` seconds to finish.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-request-bytes", type=int, default=4 << 20,
                    help="largest request message; larger ones get RESOURCE_EXHAUSTED (default 4 MiB)")
     p.add_argument("--grace", type=float, default=10.0, help="seconds in-flight calls get on shutdown")
+    p.add_argument("--crowd-parallelism", type=int, default=None, metavar="N",
+                   help="heads one GenerateCrowd call builds at once (default: --max-concurrency, at most the CPU "
+                        "cores; 1: one after another)")
     return p.parse_args(argv)
 
 
@@ -47,10 +51,11 @@ async def serve(args: argparse.Namespace) -> None:
     settings = ServerSettings(max_concurrency=args.max_concurrency, device=args.device, grace_s=args.grace,
                               auth_token=token, tls_cert=args.tls_cert, tls_key=args.tls_key,
                               flame_models=tuple(args.flame), blender=args.blender,
-                              max_request_bytes=args.max_request_bytes)
+                              max_request_bytes=args.max_request_bytes, crowd_parallelism=args.crowd_parallelism)
     server, port = await create_server(args.host, args.port, settings)
     print(f"[server] assetgen.v1.AssetGenerator on {args.host}:{port} (device "
-          f"{server.assetgen_service.device}, max concurrency {settings.max_concurrency}"
+          f"{server.assetgen_service.device}, max concurrency {settings.max_concurrency}, crowd parallelism "
+          f"{server.assetgen_service.crowd_parallelism}"
           f"{', bearer auth' if token else ''}{', TLS' if args.tls_cert else ''}"
           f"{', models ' + ', '.join(['open', *server.assetgen_service.generate.models]) if args.flame else ''})",
           flush=True)

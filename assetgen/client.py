@@ -6,6 +6,7 @@
     with AssetGenClient("127.0.0.1:50051", token=None, tls_ca=None) as c:
         print(c.describe().models[0].id)
         manifest = c.generate("out/head_7", seed=7, export={"texture_size": 512})
+        manifest = c.generate("out/head_7_anim", seed=7, export={"animations": "blink,talk", "animation_fps": 24})
         pngs = c.render_portrait(seed=7, cameras=[(0, 0, 512), (45, 0, 512)])
         for index, manifest in c.crowd("out/crowd", seed=1, count=4): ...
         manifest = c.animate("out/smile", spec_json=spec, preset="smile,blink")
@@ -86,13 +87,16 @@ def _export(export) -> Any:
     preset = export.pop("fbx_preset", 0)
     if isinstance(preset, str):
         preset = getattr(pb2, f"FBX_PRESET_{preset.upper()}")
+    if isinstance(export.get("animations"), str):  # "blink,smile" as the CLI's --animation
+        export["animations"] = [n.strip() for n in export["animations"].split(",")]
     return pb2.ExportOptions(formats=fmts, fbx_preset=preset, **export)
 
 
 def asset_request(model: str = "", export=None, **source) -> Any:
     """A ``GenerateAssetRequest``: ``seed=``/``latent=[...]``/``text=``/``params={...} or Params``/``spec_json=``,
     plus ``psi``, ``expression_scale``, ``text_seed``, ``latent_seed``, ``edit``; ``export`` is a dict of
-    ``ExportOptions`` fields (``formats=["glb", "fbx"]``, ``fbx_preset="unreal"``) or an ``ExportOptions``."""
+    ``ExportOptions`` fields (``formats=["glb", "fbx"]``, ``fbx_preset="unreal"``, ``animations="blink,talk"`` or
+    a list, ``animation_fps=24``, ``animation_loop=2``) or an ``ExportOptions``."""
     kw = dict(source)
     if "latent" in kw and not isinstance(kw["latent"], pb2.LatentCode):
         kw["latent"] = pb2.LatentCode(values=[float(v) for v in kw["latent"]])

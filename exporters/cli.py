@@ -85,54 +85,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def resolve_animations(args: argparse.Namespace, model) -> list:
-    """The clips the animation arguments ask for, as :class:`assetgen.animation.Sequence` items (validated)."""
-    from assetgen import animation
+    """The clips the animation arguments ask for, as :class:`assetgen.animation.Sequence` items (validated by
+    :func:`assetgen.animation.clips.build_clips`, the function the gRPC service's export options use too)."""
+    from assetgen.animation.clips import ClipError, build_clips
 
     if args.animation is None and args.expression_csv is None:
         for flag, value in (("--fps", args.fps), ("--loop", args.loop)):
             if value is not None:
                 raise CliError(f"{flag}: only used with --animation or --expression-csv")
         return []
-    fps = 30.0 if args.fps is None else args.fps
-    if not (math.isfinite(fps) and 1 <= fps <= 240):
-        raise CliError(f"--fps: expected 1..240 frames per second, got {fps:g}")
-    loop = 1 if args.loop is None else args.loop
-    if not 1 <= loop <= 1000:
-        raise CliError(f"--loop: expected 1..1000 repetitions, got {loop}")
-    clips = []
+    names: list[str] = []
     if args.animation is not None:
         names = [n.strip() for n in args.animation.split(",")]
         if not all(names):
             raise CliError(f"--animation: expected a comma list of presets, got {args.animation!r}")
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise CliError(f"--animation: presets repeated: {', '.join(dup)}")
-        for name in names:
-            try:
-                clips.append(animation.preset(name, model, fps=fps, seed=args.seed))
-            except ValueError as exc:
-                raise CliError(f"--animation: {exc}") from None
-    if args.expression_csv is not None:
-        if animation.target_kind(model) != "arkit":
-            raise CliError("--expression-csv: Live Link Face captures are ARKit blendshapes: open head only "
-                           "until an ARKit mapping for FLAME exists")
-        if not args.expression_csv.is_file():
-            raise CliError(f"--expression-csv: {args.expression_csv} is not a file")
-        try:
-            take = animation.read_livelink_csv(args.expression_csv, fps=fps)
-        except ValueError as exc:
-            raise CliError(f"--expression-csv: {exc}") from None
-        if take.name in {c.name for c in clips}:
-            take = take.replace(name=f"{take.name}_capture")
-        clips.append(take)
-    if loop > 1:
-        clips = [c.loop(loop) for c in clips]
     try:
-        for c in clips:  # fail before anything is written
-            animation.sequence_to_animation(c, model)
-    except ValueError as exc:
-        raise CliError(f"--animation: {exc}") from None
-    return clips
+        return build_clips(names, model, fps=args.fps, loop=args.loop, seed=args.seed, capture=args.expression_csv)
+    except ClipError as exc:
+        option, message = exc.violations[0]
+        flag = {"fps": "--fps", "loop": "--loop", "capture": "--expression-csv"}.get(option, "--animation")
+        raise CliError(f"{flag}: {message}") from None
 
 
 def _model_arg(value: str):

@@ -31,6 +31,11 @@ def generate_asset(c: AssetGenClient, out: Path, export: dict) -> None:
     manifest = c.generate(out / "asset", text="a smiling old man with a beard", text_seed=3, export=export,
                           replace=True)
     print(f"[GenerateAsset] {out / 'asset'}: {len(manifest['files'])} files, spec {manifest['spec_hash'][:12]}")
+    # clips baked into the asset, as `python -m exporters.gltf --seed 7 --animation blink,talk --fps 24`
+    anim = {**export, "animations": ["blink", "talk"], "animation_fps": 24}
+    manifest = c.generate(out / "asset_animated", seed=7, export=anim, replace=True)
+    print(f"[GenerateAsset] {out / 'asset_animated'}: head.glb with clips blink, talk "
+          f"({manifest['files']['head.glb']['bytes']} bytes)")
 
 
 def render_portrait(c: AssetGenClient, out: Path, size: int) -> None:

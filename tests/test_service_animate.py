@@ -143,19 +143,82 @@ def test_frame_cap_is_resource_exhausted(client):
     assert err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
-def test_flame_with_an_arkit_preset_is_invalid_argument(tmp_path):
+def test_flame_arkit_presets_and_sources(tmp_path):
+    """On a FLAME head an ARKit preset is refused exactly as the preset module refuses it (nothing to refuse
+    once FLAME heads take ARKit presets through the mapping); ARKit keyframes are refused; nod works."""
     from flame_fixture import write_flame_folder
 
-    fx = write_flame_folder(tmp_path, num_shape=7, num_expression=3, subdivisions=2)
+    # FLAME's layout: 300 identity columns, then the expressions (fewer columns load with no expressions)
+    fx = write_flame_folder(tmp_path, num_shape=300, num_expression=10, subdivisions=2)
     model = load_model(str(fx.model))
     fid = control.model_id(model)
     settings = GenerateSettings(models={fid: model})
-    with pytest.raises(RequestError) as info:
-        parse_animate_request(animate_request(model=fid, preset="smile", frames=True), settings)
-    ((field, msg),) = info.value.violations
-    assert field == "preset" and "open-head-only" in msg and "nod" in msg
+    try:
+        animation.preset("smile", model)
+        refusal = None  # FLAME heads take ARKit presets through the ARKit mapping
+    except ValueError as exc:
+        refusal = str(exc)
+    if refusal is not None:
+        with pytest.raises(RequestError) as info:
+            parse_animate_request(animate_request(model=fid, preset="smile", frames=True), settings)
+        ((field, msg),) = info.value.violations
+        assert field == "preset" and msg == refusal[:500] and "nod" in msg
     with pytest.raises(RequestError) as info:
         parse_animate_request(animate_request(model=fid, keyframes=[(0, {"jawOpen": 1})], frames=True), settings)
     assert info.value.violations[0][0] == "keyframes"
     plan = parse_animate_request(animate_request(model=fid, preset="nod", frames=True), settings)
-    assert plan.sequence.channels == () and "neck" in plan.sequence.rotations
+    assert "neck" in plan.sequence.rotations
+
+
+# ----------------------------------------------------------------------- GenerateAsset / Crowd export.animations
+CLI_TINY = ["--texture-size", "64", "--lods", "1", "--preview-size", "0"]
+
+
+def _cli_bundle(tmp_path, argv) -> dict[str, bytes]:
+    from exporters.cli import main
+
+    out = tmp_path / "pack"
+    assert main([*argv, *CLI_TINY, "--out", str(out)]) == 0
+    folder = out / "head_0000"
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_generate_asset_animations_are_byte_identical_to_the_cli(client, tmp_path):
+    local = _cli_bundle(tmp_path, ["--seed", "5", "--animation", "blink,talk", "--fps", "24", "--loop", "2"])
+    export = {**TINY, "animations": ["blink", "talk"], "animation_fps": 24, "animation_loop": 2}
+    header, files = client.generate_files(seed=5, export=export)
+    assert files == local  # every file, manifest.json included
+    import pygltflib
+
+    glb = pygltflib.GLTF2.load_from_bytes(files["head.glb"])
+    assert [a.name for a in glb.animations] == ["blink", "talk"]
+    # the crowd puts the same clips on every head: its head 0 is the CLI's head_0000 of the same seed
+    got = list(client.crowd(tmp_path / "crowd", seed=5, count=1, export=export))
+    assert [i for i, _ in got] == [0]
+    folder = tmp_path / "crowd" / "head_000"
+    assert {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()} == local
+
+
+@pytest.mark.parametrize("export, field, words", [
+    (dict(animations=["blink", "grin"]), "export.animations[1]", ["'grin'", *animation.preset_names()]),
+    (dict(animations=["blink,smile"]), "export.animations[0]", ["one preset name per entry"]),
+    (dict(animations=["blink", "blink"]), "export.animations", ["repeated"]),
+    (dict(animations=["blink"], animation_fps=0.5), "export.animation_fps", ["1..240"]),
+    (dict(animations=["blink"], animation_loop=0), "export.animation_loop", ["1..1000"]),
+    (dict(animation_fps=24), "export.animation_fps", ["only used with export.animations"]),
+])
+def test_generate_asset_bad_animations(client, export, field, words, tmp_path):
+    err = _code(lambda: client.generate_files(seed=1, export={**TINY, **export}))
+    msg = _violations(err)[field]
+    assert all(w in msg for w in words), msg
+    err = _code(lambda: list(client.crowd(tmp_path, seed=1, count=2, export={**TINY, **export})))
+    assert field in _violations(err)
+
+
+def test_animation_frame_cap_and_animate_refuses_export_animations(client, spec):
+    err = _code(lambda: client.generate_files(seed=1, export={**TINY, "animations": ["idle"], "animation_fps": 240,
+                                                             "animation_loop": 1000}))
+    assert err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and str(MAX_FRAMES) in err.details()
+    err = _code(lambda: client.animate_files(spec_json=spec.to_json(), preset="smile",
+                                             export={**TINY, "animations": ["blink"]}))
+    assert "sequence" in _violations(err)["export.animations"]

@@ -1,5 +1,6 @@
-"""The gRPC service with TLS (a self-signed certificate made here), FLAME models (``--flame``) and FBX over a
-real local port, through the real Python client."""
+"""The gRPC service with TLS (a self-signed certificate made here), FLAME models (``--flame``: generation,
+portraits, Animate in asset and frame mode, baked export animations) and FBX over a real local port, through the
+real Python client."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ import shutil
 import subprocess
 
 import grpc
+import numpy as np
 import pytest
 
+from assetgen import animation, control
 from assetgen.client import AssetGenClient
+from assetgen.pipeline import PipelineOptions, generate_head, load_model
 from assetgen.service.server import ServerSettings
 from flame_fixture import write_flame_folder
 from service_fixture import RunningServer
+from service_fixture import violations as _violations
 
 TINY = dict(texture_size=64, lods=1, preview_size=0)
 
@@ -57,8 +62,10 @@ def test_tls_settings_go_together(tmp_path):
 
 @pytest.fixture(scope="module")
 def flame_server(tmp_path_factory):
-    fx = write_flame_folder(tmp_path_factory.mktemp("flame"), num_shape=7, num_expression=3, subdivisions=2)
+    # FLAME's layout: 300 identity columns, then the expressions (fewer columns load with no expressions)
+    fx = write_flame_folder(tmp_path_factory.mktemp("flame"), num_shape=300, num_expression=10, subdivisions=2)
     srv = RunningServer(ServerSettings(max_concurrency=2, device="cpu", workers=2, flame_models=(fx.model,)))
+    srv.flame_path = fx.model
     yield srv
     srv.close()
 
@@ -75,6 +82,84 @@ def test_flame_model_is_described_and_served(flame_server, tmp_path):
         with pytest.raises(grpc.RpcError) as info:
             c.generate_files(seed=3, model="flame:ffffffffffffffff", export=TINY)
         assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and fid in info.value.details()
+
+
+def _preset_error(name: str, model) -> str | None:
+    """The preset module's refusal of ``name`` on ``model`` (the service passes it through), or None."""
+    try:
+        animation.preset(name, model)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def test_flame_animate_asset_and_frame_modes(flame_server):
+    """A FLAME head animated end to end: FLAME-usable presets (nod, look_around) as an animated bundle
+    byte-identical to the pipeline's, and as frames equal to the sequence (neck and eye rotations)."""
+    from exporters.bundle import BundleOptions, bundle_files
+
+    model = load_model(str(flame_server.flame_path))
+    fid = control.model_id(model)
+    spec = control.spec_from_seed(6, model)
+    with AssetGenClient(flame_server.target, timeout_s=300) as c:
+        described = next(m for m in c.describe().models if m.id == fid)
+        assert list(described.animation_presets) == animation.presets_for(model)
+        assert {"nod", "look_around"} <= set(described.animation_presets)
+        header, files = c.animate_files(spec_json=spec.to_json(), model=fid, preset="nod, look_around", export=TINY)
+        seq = animation.preset("nod", model).concat(animation.preset("look_around", model), name="nod+look_around")
+        head = generate_head(spec, model=model, options=PipelineOptions(**TINY), animations=[seq])
+        assert files == {**bundle_files(head, BundleOptions()), "manifest.json": files["manifest.json"]}
+        assert header.spec_hash == spec.hash and len(head.asset.animations) == 1
+
+        for name, joints in (("nod", {"neck"}), ("look_around", {"eye_left", "eye_right"})):
+            hdr, frames = c.animate_frames(model=fid, preset=name, fps=20)
+            frames = list(frames)
+            seq = animation.preset(name, model, fps=20)
+            times = seq.resample(20).times
+            w, rot = seq.at(times)
+            assert list(hdr.expression_names) == list(seq.channels) and hdr.fps == 20
+            assert list(hdr.joints) == [j for j in animation.ROTATION_JOINTS if j in rot] and joints <= set(hdr.joints)
+            assert hdr.frames == len(frames) == len(times)
+            got = np.array([list(f.rotations) for f in frames])
+            np.testing.assert_allclose(got, np.concatenate([rot[j] for j in hdr.joints], 1), atol=1e-6)
+            if seq.channels:  # FLAME coefficients through the ARKit mapping
+                np.testing.assert_allclose(np.array([list(f.weights) for f in frames]), w, atol=1e-6)
+            else:
+                assert all(len(f.weights) == 0 for f in frames)
+            moved = np.concatenate([rot[j] for j in joints], 1)
+            assert np.abs(moved).max() > 0.05
+
+        refusal = _preset_error("smile", model)  # an ARKit preset on a FLAME head: as the preset module says
+        if refusal is not None:
+            with pytest.raises(grpc.RpcError) as info:
+                c.animate_frames(model=fid, preset="smile")
+            assert _violations(info.value)["preset"] == refusal and "nod" in refusal
+        else:
+            hdr, frames = c.animate_frames(model=fid, preset="smile")
+            assert hdr.frames == len(list(frames)) > 0
+
+
+def test_flame_generate_asset_with_animations(flame_server):
+    from exporters.bundle import BundleOptions, bundle_files
+
+    model = load_model(str(flame_server.flame_path))
+    fid = control.model_id(model)
+    with AssetGenClient(flame_server.target, timeout_s=300) as c:
+        header, files = c.generate_files(seed=2, model=fid, export={**TINY, "animations": ["nod", "shake"]})
+        spec = control.spec_from_seed(2, model)
+        clips = [animation.preset(n, model, seed=2) for n in ("nod", "shake")]
+        head = generate_head(spec, model=model, options=PipelineOptions(**TINY), animations=clips)
+        assert files["head.glb"] == bundle_files(head, BundleOptions())["head.glb"]
+        assert len(head.asset.animations) == 2
+        arkit_only = [n for n in animation.preset_names() if n not in animation.presets_for(model)]
+        for name in arkit_only[:1]:  # none once FLAME heads take every preset through the ARKit mapping
+            with pytest.raises(grpc.RpcError) as info:
+                c.generate_files(seed=2, model=fid, export={**TINY, "animations": ["nod", name]})
+            msg = _violations(info.value)["export.animations[1]"]
+            assert msg == f"animations[1]: {_preset_error(name, model)}" and "look_around" in msg
+        with pytest.raises(grpc.RpcError) as info:
+            c.generate_files(seed=2, model=fid, export={**TINY, "animations": ["nod", "grin"]})
+        assert "'grin'" in _violations(info.value)["export.animations[1]"]
 
 
 def test_fbx_without_blender_is_failed_precondition():

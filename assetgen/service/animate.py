@@ -30,13 +30,11 @@ import numpy as np
 from assetgen import control
 from assetgen.animation import ROTATION_JOINTS, Sequence, from_keyframes, preset, presets_for, read_livelink_csv
 from assetgen.animation.presets import PRESETS
-from assetgen.service.requests import (GenerateSettings, LimitError, ParsedRequest, RequestError, Unavailable,
-                                       _blender, _check_model, _export_options, parsed_needs_fbx)
+from assetgen.service.requests import (MAX_FRAMES, GenerateSettings, LimitError, ParsedRequest, RequestError,
+                                       Unavailable, _blender, _check_model, _export_options, parsed_needs_fbx)
 
 __all__ = ["DEFAULT_FPS", "MAX_FPS", "MAX_FRAMES", "AnimatePlan", "frame_values", "parse_animate_request"]
 
-MAX_FRAMES = 36_000
-"""Most frames one Animate request may produce (``Limits.max_frames``): 20 minutes at 30 fps."""
 DEFAULT_FPS = 30.0
 MIN_FPS, MAX_FPS = 1.0, 240.0
 
@@ -164,6 +162,13 @@ def parse_animate_request(req, settings: GenerateSettings) -> AnimatePlan:
                                   f"{DEFAULT_FPS:g})"))
         fps = DEFAULT_FPS
     pipe, bundle, limit = _export_options(req, settings, violations)
+    ex = req.export
+    for name, is_set in (("animations", bool(ex.animations)), ("animation_fps", ex.HasField("animation_fps")),
+                         ("animation_loop", ex.HasField("animation_loop"))):
+        if is_set:
+            violations.append((f"export.{name}", f"{name}: Animate's clip is its sequence (preset, keyframes or "
+                                                 "live_link_csv, at fps); leave export.animations* empty here (they "
+                                                 "bake presets into GenerateAsset and GenerateCrowd assets)"))
     spec = None
     if req.spec_json.strip() and model is not None:
         try:

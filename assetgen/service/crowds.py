@@ -4,7 +4,11 @@ Head ``i`` is the head of seed ``seed + i`` (ψ as requested); the rules then dr
 ``(seed, i)``: its sex (female with probability ``female_fraction`` when ``has_sex_ratio``: ``sex`` 0.15, male
 0.85), its age (uniform in ``[min_age_years, max_age_years]`` when ``max_age_years > 0``) and its lighting preset
 (uniform over ``lighting_presets`` when given). ``count`` is capped at :data:`MAX_CROWD_SIZE`
-(``RESOURCE_EXHAUSTED`` beyond).
+(``RESOURCE_EXHAUSTED`` beyond). ``export.animations`` puts the same clips on every head (random presets drawn
+from ``seed``, as the pack CLI's ``--seed S --count N --animation …``).
+
+Head ``i`` depends only on the request and ``i``, never on which other heads were built before or beside it, so
+the server may build several at once and stream them in completion order.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from assetgen import control
 from assetgen.control.spec import MAX_SEED
 from assetgen.pipeline import PipelineOptions
 from assetgen.service.requests import (GenerateSettings, LimitError, ParsedRequest, RequestError, _blender,
-                                       _check_model, _export_options, _scalar, parsed_needs_fbx)
+                                       _check_model, _export_options, _scalar, export_animations, parsed_needs_fbx)
 from exporters.bundle import BundleOptions
 
 __all__ = ["FEMALE_SEX", "MALE_SEX", "MAX_CROWD_SIZE", "CrowdPlan", "crowd_spec", "parse_crowd_request"]
@@ -44,6 +48,7 @@ class CrowdPlan:
     pipeline: PipelineOptions
     bundle: BundleOptions
     blender: str | None = None
+    animations: tuple = ()  # export.animations: the same clips on every head (drawn from ``seed``)
 
 
 def parse_crowd_request(req, settings: GenerateSettings) -> CrowdPlan:
@@ -64,6 +69,9 @@ def parse_crowd_request(req, settings: GenerateSettings) -> CrowdPlan:
     if limit:
         limits.append(limit)
     psi = _scalar(req, "psi", 0.0, 2.0, 1.0, violations)
+    clips, clip_limit = export_animations(req.export, model, seed, violations)
+    if clip_limit:
+        limits.append(clip_limit)
     rules = req.rules
     female = None
     if rules.has_sex_ratio:
@@ -96,7 +104,7 @@ def parse_crowd_request(req, settings: GenerateSettings) -> CrowdPlan:
         raise LimitError("; ".join(limits))
     blender = _blender(settings) if parsed_needs_fbx(bundle) else None
     return CrowdPlan(seed=seed, count=count, model=model, psi=psi, female_fraction=female, ages=ages,
-                     lighting_presets=presets, pipeline=pipe, bundle=bundle, blender=blender)
+                     lighting_presets=presets, pipeline=pipe, bundle=bundle, blender=blender, animations=clips)
 
 
 def crowd_spec(plan: CrowdPlan, i: int) -> control.HeadSpec:
@@ -116,4 +124,4 @@ def crowd_spec(plan: CrowdPlan, i: int) -> control.HeadSpec:
 def crowd_request(plan: CrowdPlan, i: int) -> ParsedRequest:
     """Head ``i`` as a :class:`ParsedRequest` for :func:`~assetgen.service.requests.build_bundle`."""
     return ParsedRequest(spec=crowd_spec(plan, i), pipeline=plan.pipeline, bundle=plan.bundle, model=plan.model,
-                         blender=plan.blender)
+                         blender=plan.blender, animations=plan.animations)

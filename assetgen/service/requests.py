@@ -5,6 +5,10 @@ Everything here runs in a worker thread of the server. Every bad field raises :c
 ``export.texture_size``, ``params.identity.agee``) and the description passes the control module's message
 through (it names the field too). The server turns a :class:`RequestError` into ``INVALID_ARGUMENT`` with
 ``google.rpc.BadRequest`` field violations.
+
+``export.animations`` (with ``animation_fps``, ``animation_loop``) bakes preset clips into the asset through
+:func:`assetgen.animation.clips.build_clips`, the function the pack CLI's ``--animation`` uses, so a request and
+the matching ``python -m exporters.gltf --animation …`` command give byte-identical bundles.
 """
 
 from __future__ import annotations
@@ -22,11 +26,15 @@ from assetgen.io import json_bytes
 from assetgen.pipeline import MAX_TEXTURE_SIZE, PipelineOptions, generate_head
 from exporters.bundle import BundleOptions, bundle_files, manifest
 
-__all__ = ["CHUNK_BYTES", "Bundle", "Cancelled", "GenerateSettings", "LimitError", "PreconditionError", "RequestError",
-           "Unavailable", "build_bundle", "check_cancel", "chunk_file", "parse_generate_request", "ParsedRequest"]
+__all__ = ["CHUNK_BYTES", "MAX_FRAMES", "Bundle", "Cancelled", "GenerateSettings", "LimitError", "PreconditionError",
+           "RequestError", "Unavailable", "build_bundle", "check_cancel", "chunk_file", "export_animations",
+           "parse_generate_request", "ParsedRequest"]
 
 CHUNK_BYTES = 1 << 20
 """Largest ``FileChunk.data`` (bytes): 1 MiB, well under gRPC's default 4 MiB message limit."""
+
+MAX_FRAMES = 36_000
+"""Most animation frames one request may produce (``Limits.max_frames``): 20 minutes at 30 fps."""
 
 _MEDIA_TYPES = {".glb": "model/gltf-binary", ".png": "image/png", ".json": "application/json",
                 ".fbx": "application/octet-stream"}
@@ -96,7 +104,7 @@ class ParsedRequest:
     ignored: list[str] = field(default_factory=list)
     model: Any = None
     blender: str | None = None
-    animations: tuple = ()  # Animate: clips baked into the asset (Sequence items)
+    animations: tuple = ()  # clips baked into the asset (Sequence items): export.animations or Animate's sequence
 
 
 @dataclass(frozen=True)
@@ -181,9 +189,6 @@ def _export_options(req, settings: GenerateSettings, violations: list) -> tuple[
     if preset is None:
         violations.append(("export.fbx_preset", f"fbx_preset: unknown value {ex.fbx_preset}"))
         preset = "unity"
-    if ex.animations:
-        violations.append(("export.animations", "animations: baked animations are made by the Animate RPC (its "
-                                                "sequence: preset, keyframes or live_link_csv); leave this empty"))
     level = ex.png_compress_level if ex.HasField("png_compress_level") else 1
     bundle = BundleOptions(format=fmt_name, fbx_preset=preset, png_compress_level=1)
     try:
@@ -192,6 +197,70 @@ def _export_options(req, settings: GenerateSettings, violations: list) -> tuple[
         violations.append(("export.png_compress_level", str(exc)))
     pipe = PipelineOptions(**{**{k: getattr(_DEFAULTS, k) for k in values}, **ok}, device=settings.device)
     return pipe, bundle, limit
+
+
+def _frames_of(names: list[str], fps: float, loop: int) -> int:
+    """Frames the preset clips ``names`` take at ``fps``, each played ``loop`` times (unknown names: 0)."""
+    from assetgen.animation.presets import PRESETS
+
+    return sum(int(math.floor(PRESETS[n].default_s * loop * fps + 1e-6)) + 2 for n in names if n in PRESETS)
+
+
+def export_animations(ex, model, seed: int, violations: list) -> tuple[tuple, str | None]:
+    """``(clips, limit message or None)`` of ``ExportOptions.animations`` (+ ``animation_fps``, ``animation_loop``):
+    the same clips as the pack CLI's ``--animation --fps --loop --seed`` (:func:`assetgen.animation.clips.build_clips`).
+
+    Bad fields are appended to ``violations`` (``export.animations[i]`` names the preset entry; the description
+    lists the presets this model takes); more than :data:`MAX_FRAMES` frames in all is a limit (nothing is built).
+    """
+    from assetgen.animation import presets_for
+    from assetgen.animation.clips import DEFAULT_FPS, ClipError, build_clips
+
+    fps = float(ex.animation_fps) if ex.HasField("animation_fps") else None
+    loop = int(ex.animation_loop) if ex.HasField("animation_loop") else None
+    if not ex.animations:
+        for name, value in (("animation_fps", fps), ("animation_loop", loop)):
+            if value is not None:
+                violations.append((f"export.{name}", f"{name}: only used with export.animations (the presets to "
+                                                     "bake into the asset)"))
+        return (), None
+    names = [str(n).strip() for n in ex.animations]
+    available = ", ".join(presets_for(model)) if model is not None else ""
+    ok = True
+    for i, name in enumerate(names):
+        if not name or "," in name:
+            ok = False
+            violations.append((f"export.animations[{i}]", f"animations[{i}]: expected one preset name per entry, "
+                                                          f"got {name[:80]!r}; available presets: {available}"))
+    if model is None or not ok:
+        return (), None
+    fps_v = DEFAULT_FPS if fps is None else fps
+    loop_v = 1 if loop is None else loop
+    if math.isfinite(fps_v) and 1 <= fps_v <= 240 and 1 <= loop_v <= 1000:
+        frames = _frames_of(names, fps_v, loop_v)
+        if frames > MAX_FRAMES:
+            return (), (f"export.animations: {frames} frames ({len(names)} clips at {fps_v:g} fps, each played "
+                        f"{loop_v} times) is above the cap of {MAX_FRAMES} frames per request (Limits.max_frames)")
+    try:
+        return tuple(build_clips(names, model, fps=fps, loop=loop, seed=seed)), None
+    except ClipError as exc:
+        for option, message in exc.violations:
+            name = {"fps": "animation_fps", "loop": "animation_loop"}.get(option,
+                                                                           option.replace("presets", "animations"))
+            violations.append((f"export.{name}", f"{name}: {message}"[:1500]))
+    return (), None
+
+
+def _animation_seed(req) -> int:
+    """The seed of the random presets for a GenerateAsset source (as the CLI's ``--seed`` for that door)."""
+    kind = req.WhichOneof("source")
+    if kind == "seed":
+        return int(req.seed)
+    if kind == "text":
+        return int(req.text_seed)
+    if kind == "latent" and req.HasField("latent_seed"):
+        return int(req.latent_seed)
+    return 0
 
 
 def _scalar(req, name: str, lo: float, hi: float, default: float, violations: list) -> float:
@@ -288,6 +357,8 @@ def parse_generate_request(req, settings: GenerateSettings) -> ParsedRequest:
     pipe, bundle, limit = _export_options(req, settings, violations)
     psi = _scalar(req, "psi", 0.0, 2.0, 1.0, violations)
     scale = _scalar(req, "expression_scale", 0.0, 2.0, 0.0, violations)
+    clips, clip_limit = export_animations(req.export, model, _animation_seed(req), violations)
+    limit = limit or clip_limit
     result = None
     if model is not None and not violations:
         result = _spec_from_source(req, model, psi, req.HasField("psi"), scale, violations)
@@ -303,7 +374,7 @@ def parse_generate_request(req, settings: GenerateSettings) -> ParsedRequest:
     blender = _blender(settings) if parsed_needs_fbx(bundle) else None
     spec, understood, ignored = result
     return ParsedRequest(spec=spec, pipeline=pipe, bundle=bundle, understood=understood, ignored=ignored,
-                         model=model, blender=blender)
+                         model=model, blender=blender, animations=clips)
 
 
 def parsed_needs_fbx(bundle: BundleOptions) -> bool:

@@ -9,9 +9,11 @@ Errors: ``INVALID_ARGUMENT`` with ``google.rpc.BadRequest`` field violations for
 portrait size and cameras, animation frames, request bytes); ``FAILED_PRECONDITION`` when FBX is asked for and
 Blender is missing; ``UNIMPLEMENTED`` for the neural renderer and text animation sequences;
 ``UNAUTHENTICATED`` when a bearer token is configured and the call's ``authorization`` metadata is missing or
-wrong (health and reflection stay open); ``INTERNAL`` (never ``UNKNOWN``) for failures of ours. When a call ends early (client cancel: ``CANCELLED``; deadline:
-``DEADLINE_EXCEEDED``) the work in progress stops at the next stage boundary (between pipeline stages, between
-crowd heads, between portrait cameras, between animation frames). TLS: ``ServerSettings.tls_cert`` / ``tls_key``.
+wrong (health and reflection stay open); ``INTERNAL`` (never ``UNKNOWN``) for failures of ours. When a call
+ends early (client cancel: ``CANCELLED``; deadline: ``DEADLINE_EXCEEDED``) the work in progress stops at the next
+stage boundary (between pipeline stages, between crowd heads, between portrait cameras, between animation
+frames). TLS: ``ServerSettings.tls_cert`` / ``tls_key``.
+GenerateCrowd builds several heads at once (``ServerSettings.crowd_parallelism``) and streams each as it finishes.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import asyncio
 import collections
 import hmac
 import logging
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -46,7 +49,8 @@ from assetgen.service.requests import CHUNK_BYTES, Cancelled, GenerateSettings, 
     RequestError, Unavailable, build_bundle, check_cancel, chunk_file, parse_generate_request
 from exporters.bundle import BUNDLE_FORMAT_VERSION
 
-__all__ = ["SERVICE_NAME", "ServerSettings", "AssetGeneratorService", "create_server", "resolve_device"]
+__all__ = ["SERVICE_NAME", "ServerSettings", "AssetGeneratorService", "create_server", "crowd_parallelism",
+           "resolve_device"]
 
 pb2, pb2_grpc = protos.load()
 SERVICE_NAME = pb2.DESCRIPTOR.services_by_name["AssetGenerator"].full_name
@@ -70,6 +74,8 @@ class ServerSettings:
         tls_cert, tls_key: PEM certificate chain and private key files; both or neither (plaintext).
         flame_models: FLAME model files served next to the open head (by ``control.model_id``).
         blender: Blender executable for FBX (``None``: ``exporters.fbx.find_blender``'s search).
+        crowd_parallelism: heads one GenerateCrowd call builds at once (``None``: :func:`crowd_parallelism`'s
+            default, the pool's threads capped at the CPU cores; 1 builds them one after another).
     """
 
     max_concurrency: int = 4
@@ -83,6 +89,7 @@ class ServerSettings:
     tls_key: str | Path | None = None
     flame_models: tuple[str | Path, ...] = ()
     blender: str | None = None
+    crowd_parallelism: int | None = None
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -93,8 +100,18 @@ class ServerSettings:
             raise ValueError(f"max_concurrency: expected ≥ 1, got {self.max_concurrency}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device: expected auto, cpu or cuda, got {self.device!r}")
+        if self.crowd_parallelism is not None and self.crowd_parallelism < 1:
+            raise ValueError(f"crowd_parallelism: expected ≥ 1, got {self.crowd_parallelism}")
         if self.auth_token is not None and not self.auth_token.strip():
             raise ValueError("auth_token: the token is empty")
+
+
+def crowd_parallelism(settings: ServerSettings) -> int:
+    """Heads one GenerateCrowd call builds at once: ``settings.crowd_parallelism``, else the pool's threads
+    (``workers``, default ``max_concurrency``) but at most the CPU cores."""
+    if settings.crowd_parallelism:
+        return settings.crowd_parallelism
+    return max(1, min(settings.workers or settings.max_concurrency, os.cpu_count() or 1))
 
 
 def resolve_device(device: str) -> str:
@@ -132,6 +149,7 @@ class AssetGeneratorService(pb2_grpc.AssetGeneratorServicer):
         self.generate = GenerateSettings(device=self.device, max_texture_size=settings.max_texture_size,
                                          chunk_bytes=CHUNK_BYTES, blender=settings.blender, models=models)
         self.executor = executor
+        self.crowd_parallelism = crowd_parallelism(settings)
         self.active = 0
         self.stats: collections.Counter = collections.Counter()
         self._describe: Any = None
@@ -141,8 +159,12 @@ class AssetGeneratorService(pb2_grpc.AssetGeneratorServicer):
 
     async def _guarded(self, context, cancel: threading.Event, fn, *args):
         """Run ``fn(*args)`` in the pool; map our exceptions to status codes (never UNKNOWN)."""
+        return await self._checked(context, cancel, self._run(fn, *args), getattr(fn, "__name__", "call"))
+
+    async def _checked(self, context, cancel: threading.Event, awaitable, what: str = "call"):
+        """Await ``awaitable`` (pool work); map our exceptions to status codes (never UNKNOWN)."""
         try:
-            return await self._run(fn, *args)
+            return await awaitable
         except RequestError as exc:
             await context.abort_with_status(bad_request_status(exc.violations))
         except LimitError as exc:
@@ -158,7 +180,7 @@ class AssetGeneratorService(pb2_grpc.AssetGeneratorServicer):
             cancel.set()
             raise
         except Exception as exc:  # never UNKNOWN for a failure we can describe
-            _LOG.exception("%s failed", getattr(fn, "__name__", "call"))
+            _LOG.exception("%s failed", what)
             await context.abort(grpc.StatusCode.INTERNAL, f"generation failed: {type(exc).__name__}: {exc}"[:1000])
 
     async def _admit(self, context, rpc: str) -> threading.Event:
@@ -257,17 +279,36 @@ class AssetGeneratorService(pb2_grpc.AssetGeneratorServicer):
         return bundle
 
     async def GenerateCrowd(self, request, context):
+        """Heads are built ``crowd_parallelism`` at a time in the pool and each is streamed as it finishes (heads
+        that finish together go in index order). A head's bytes depend only on the request and its index. When
+        the call ends (cancel, deadline, an error) no further head starts and the running ones stop at their
+        next stage boundary."""
         cancel = await self._admit(context, "GenerateCrowd")
+        running: dict[asyncio.Future, int] = {}
         try:
             plan = await self._guarded(context, cancel, parse_crowd_request, request, self.generate)
-            for i in range(plan.count):
-                if cancel.is_set() or context.done():
+            width = max(1, min(plan.count, self.crowd_parallelism))
+            loop = asyncio.get_running_loop()
+            next_i = 0
+            while next_i < plan.count or running:
+                while len(running) < width and next_i < plan.count and not (cancel.is_set() or context.done()):
+                    fut = loop.run_in_executor(self.executor, self._crowd_head_sync, plan, next_i, cancel)
+                    running[fut] = next_i
+                    next_i += 1
+                if not running:
                     break
-                bundle = await self._guarded(context, cancel, self._crowd_head_sync, plan, i, cancel)
-                for chunk in self._chunks(bundle):
-                    yield pb2.CrowdChunk(head_index=i, chunk=chunk)
+                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for fut in sorted(done, key=running.__getitem__):
+                    i = running.pop(fut)
+                    bundle = await self._checked(context, cancel, fut, "crowd head")
+                    for chunk in self._chunks(bundle):
+                        yield pb2.CrowdChunk(head_index=i, chunk=chunk)
         finally:
             self._release(cancel)
+            for fut in running:  # not started: dropped; running: stop at the next stage (cancel is set)
+                if fut.done() and not fut.cancelled():
+                    fut.exception()  # retrieved: no "exception was never retrieved" noise
+                fut.cancel()
 
     # ---------------------------------------------------------------------------------------- portrait
     def _portraits_sync(self, request, cancel):
