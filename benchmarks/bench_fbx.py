@@ -1,11 +1,12 @@
 """FBX conversion time through Blender (``exporters.fbx.export_fbx``), reported apart from the glb export.
 
-    python benchmarks/bench_fbx.py [--size 1024] [--lods 3] [--repeats 3] [--blender PATH]
+    python benchmarks/bench_fbx.py [--size 1024] [--lods 3] [--repeats 3] [--blender PATH] [--animation blink,talk]
 
 The open head at ``--size``² textures (the smooth synthetic maps of ``bench_export.py``), ``--lods`` levels and
-a 1 s ``jaw_open`` clip (52 morph weights + jaw rotation) is exported once to glb; then, per preset, the median
-of ``--repeats`` FBX conversions of those glb bytes (after one warm-up, which fills the OS file cache for
-Blender) split into Blender start+exit, glTF import, scene fixes and FBX writing, and the FBX size.
+a 1 s ``jaw_open`` clip (52 morph weights + jaw rotation), plus the ``--animation`` presets at 30 fps (each one
+more FBX take), is exported once to glb; then, per preset, the median of ``--repeats`` FBX conversions of those
+glb bytes (after one warm-up, which fills the OS file cache for Blender) split into Blender start+exit, glTF
+import, scene fixes and FBX writing (which bakes every take at every frame), and the FBX size.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def main() -> None:
     ap.add_argument("--lods", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--blender", default=None)
+    ap.add_argument("--animation", default="", help="comma list of presets added after jaw_open (more takes)")
     args = ap.parse_args()
     exe = find_blender(args.blender)
     print(f"# {machine()}; Python {platform.python_version()}, torch {torch.__version__}; Blender {exe}")
@@ -54,11 +56,17 @@ def main() -> None:
     jaw = np.stack([np.sin(ang / 2), 0 * ang, 0 * ang, np.cos(ang / 2)], 1).astype(np.float32)
     asset = dataclasses.replace(asset, animations=(Animation("jaw_open", np.linspace(0, 1, k).astype(np.float32),
                                                              morph_weights=w, joint_rotations={"jaw": jaw}),))
+    if args.animation:
+        from assetgen.animation import attach_animations, preset
+
+        asset = attach_animations(asset, [preset(n, model, fps=30) for n in args.animation.split(",")])
+    frames = sum(round(float(a.times[-1]) * 30) + 1 for a in asset.animations)
     t0 = time.perf_counter()
     glb = export_glb(asset)
     t_glb = time.perf_counter() - t0
     print(f"open head, {args.lods} LODs ({', '.join(str(lod.num_triangles) for lod in asset.lods)} triangles), "
-          f"{len(names)} morph targets, {args.size}² textures, 1 clip; glb {len(glb) / 1e6:.2f} MB in "
+          f"{len(names)} morph targets, {args.size}² textures, {len(asset.animations)} clip(s), {frames} frames "
+          f"to bake at 30 fps; glb {len(glb) / 1e6:.2f} MB in "
           f"{t_glb * 1e3:.0f} ms (not included below)")
     keys = ("blender_start", "import", "fix", "export")
     with tempfile.TemporaryDirectory() as tmp:

@@ -6,12 +6,13 @@ The JSON argument is an object with ``mode``:
 
 * ``"export"``: ``{"mode": "export", "input": "head.glb", "output": "head.fbx", "preset": "unity"|"unreal",
   "fps": 30, "work_dir": "...", "report": "report.json"}`` — imports the glb, fixes what the FBX exporter
-  would lose (see :mod:`exporters.fbx`), writes the FBX to ``output`` and a JSON report (timings, Blender version,
-  what was exported) to ``report``.
-* ``"inspect"``: ``{"mode": "inspect", "input": "x.fbx"|"x.glb", "fps": 30, "report": "report.json"}`` — imports
-  the file into an empty scene and writes what came in (objects, meshes, shape keys, bones, vertex groups,
-  materials with their image textures, actions, scene units; for FBX also the file's raw ``GlobalSettings`` and
-  per-geometry raw vertex bounds) to ``report``; the tests assert on it.
+  would lose (see :mod:`exporters.fbx`), writes the FBX to ``output`` (one take per glTF animation, see
+  :func:`layout_clips`) and a JSON report (timings, Blender version, what was exported, ``clips``) to ``report``.
+* ``"inspect"``: ``{"mode": "inspect", "input": "x.fbx"|"x.glb", "fps": 30, "curves": [...], "report":
+  "report.json"}`` — imports the file into an empty scene and writes what came in (objects, meshes, shape keys,
+  bones, vertex groups, materials with their image textures, actions with the keys of the F-curves named in
+  ``curves``, scene units; for FBX also the file's raw ``GlobalSettings``, per-geometry raw vertex bounds and
+  animation stacks) to ``report``; the tests assert on it.
 
 Works with Debian's Blender 3.4 (glTF importer 3.4, FBX add-on 4.37) and is written to stay valid on newer ones.
 """
@@ -67,20 +68,177 @@ def import_file(path: str) -> None:
         raise ValueError(f"input: expected a .glb, .gltf or .fbx file, got {path!r}")
 
 
-def actions_frame_range() -> tuple[int, int] | None:
-    lo, hi = math.inf, -math.inf
-    for a in bpy.data.actions:
-        if a.users == 0:
+# ------------------------------------------------------------------------------------------------ animation
+CLIP_GAP = 10  # frames of timeline between two clips' strips (no strip ever touches another)
+REST_TRACK = "(rest)"  # the shape keys' NLA track that holds them at rest outside the takes
+
+
+def gltf_json(path: str) -> dict:
+    """The JSON document of a .glb or .gltf."""
+    with open(path, "rb") as f:
+        head = f.read(20)
+        if head[:4] == b"glTF":
+            return json.loads(f.read(int.from_bytes(head[12:16], "little")))
+        return json.loads(head + f.read())
+
+
+def gltf_clips(doc: dict) -> tuple[list[str], dict[str, list[float]]]:
+    """The animation names in file order (the FBX takes keep it) and each named mesh's default morph weights:
+    the weights glTF shows while a clip does not animate them (``key_block.value`` is no record of them: the
+    importer's first clip has been evaluated into it by then)."""
+    names = [a.get("name") or f"Animation_{i}" for i, a in enumerate(doc.get("animations") or [])]
+    weights = {m["name"]: list(m["weights"]) for m in doc.get("meshes") or [] if m.get("name") and m.get("weights")}
+    return names, weights
+
+
+def _clip_tracks(idb) -> dict[str, "bpy.types.Action"]:
+    """Track name → action of the importer's stashed NLA tracks on ``idb`` (one track per glTF animation)."""
+    ad = idb.animation_data
+    out = {}
+    for track in (ad.nla_tracks if ad else ()):
+        for strip in track.strips:
+            if strip.action is not None:
+                out.setdefault(track.name, strip.action)
+    return out
+
+
+def _key_range(action) -> tuple[float, float] | None:
+    frames = [kp.co[0] for fc in action.fcurves for kp in fc.keyframe_points]
+    return (min(frames), max(frames)) if frames else None
+
+
+def _rest_value(data_path: str, index: int) -> float:
+    """A pose bone channel at rest (pose space): identity rotation, unit scale, no offset."""
+    prop = data_path.rsplit(".", 1)[-1]
+    if prop == "rotation_quaternion":
+        return 1.0 if index == 0 else 0.0
+    return 1.0 if prop == "scale" else 0.0
+
+
+def _fill_rest(action, channels: dict[tuple[str, int], float], end: float) -> None:
+    """Give ``action`` a constant curve at the rest value for every channel it does not key, so that no pose
+    or shape key keeps the last value of the previous take while a take is baked."""
+    have = {(fc.data_path, fc.array_index) for fc in action.fcurves}
+    for (path, index), value in channels.items():
+        if (path, index) in have:
             continue
-        s, e = a.frame_range
-        lo, hi = min(lo, s), max(hi, e)
-    if lo == math.inf:
-        return None
-    return int(math.floor(lo + 1e-6)), int(math.ceil(hi - 1e-6))
+        fc = action.fcurves.new(path, index=index)
+        fc.keyframe_points.add(2)
+        fc.keyframe_points.foreach_set("co", [0.0, value, end, value])
+        for kp in fc.keyframe_points:
+            kp.interpolation = "LINEAR"
+        fc.update()
+
+
+def _put_strips(idb, actions: dict[str, "bpy.types.Action"], layout: list[tuple[str, float, float]]) -> None:
+    """Replace ``idb``'s animation with one unmuted NLA track per clip (named after it), each holding one strip
+    ``[start, start + length]`` of the clip's action with no extrapolation (``actions`` may hold more: the rest
+    action, named in ``layout`` like a clip)."""
+    ad = idb.animation_data or idb.animation_data_create()
+    ad.action = None
+    for track in list(ad.nla_tracks):
+        ad.nla_tracks.remove(track)
+    prev = None
+    for name, start, length in layout:
+        action = actions[name]
+        action.use_frame_range = True  # the strip spans the whole clip, not only its keyed frames
+        action.frame_start, action.frame_end = 0.0, length
+        track = ad.nla_tracks.new(prev=prev)
+        track.name = name
+        strip = track.strips.new(name, int(start), action)
+        strip.action_frame_start, strip.action_frame_end = 0.0, length
+        strip.frame_end = start + length
+        strip.extrapolation = "NOTHING"
+        strip.blend_type = "REPLACE"
+        strip.name = name
+        if strip.name != name and name != REST_TRACK:
+            raise ValueError(f"animations: clip name {name!r} does not fit a Blender name (63 bytes); "
+                             f"it would be written as {strip.name!r}")
+        prev = track
+
+
+def layout_clips(names: list[str], default_weights: dict[str, list[float]], armatures: list,
+                 meshes: list) -> list[dict]:
+    """Every glTF clip → one FBX take (``bake_anim_use_nla_strips=True``: the exporter bakes each unmuted NLA
+    strip of an object into its own AnimationStack named after the strip, frames from the strip's start).
+
+    The importer stashes each clip as muted NLA tracks: one on the armature (joint rotations) and one on each
+    mesh's shape keys (morph weights), for the clips that animate them. Here the clips are laid out one after
+    the other on the timeline (``CLIP_GAP`` frames apart); the take carrier (the armature, else the first mesh)
+    gets one track and strip per clip, and each mesh's shape keys get a strip per clip at the same frames. The
+    exporter mutes all the carrier's strips but the one it bakes, and the shape-key strips (which it does not
+    mute) are only active inside their own clip's range, so each take holds its own morph curves on every LOD
+    and its own joint curves. A clip that does not key a channel some other clip keys gets a constant rest
+    curve (and one without morphs or joints an action of rest curves: the glTF mesh's default weights, else 0;
+    identity pose), so no value leaks from one take into the next. Returns, per clip in file order: name, start
+    frame on the timeline, frames, morph/joint flags.
+    """
+    carrier = armatures[0] if armatures else (meshes[0] if meshes else None)
+    keyed = [m.data.shape_keys for m in meshes if m.data.shape_keys is not None]
+    rest_weights = {m.data.shape_keys: default_weights.get(m.data.name, []) for m in meshes if m.data.shape_keys}
+    per_id = {idb: _clip_tracks(idb) for idb in ([carrier] if carrier is not None else []) + keyed}
+    for o in armatures[1:] + [m for m in meshes if m is not carrier]:
+        if o.animation_data:  # object-level clips elsewhere would make extra takes: not in our assets
+            for track in o.animation_data.nla_tracks:
+                track.mute = True
+    found = {n for tracks in per_id.values() for n in tracks}
+    names = [n for n in names if n in found] + sorted(found - set(names))
+    if not names or carrier is None:
+        return []
+    lengths = {}
+    for name in names:
+        ends = [r[1] for tracks in per_id.values() if name in tracks for r in [_key_range(tracks[name])] if r]
+        lengths[name] = max([1.0] + ends)  # glTF clips start at time 0; a one-key clip gets one frame
+    layout, start = [], 0
+    for name in names:
+        layout.append((name, float(start), lengths[name]))
+        start += math.ceil(lengths[name] - 1e-6) + CLIP_GAP
+    rest_frame = start  # after every clip: where the scene stands when the FBX writes its static pose
+    info = {name: {"name": name, "start_frame": s, "frames": n, "morph": False, "joints": []}
+            for name, s, n in layout}
+    for idb, tracks in per_id.items():
+        is_key = idb in keyed
+        channels = {}
+        if is_key:
+            rest = rest_weights[idb]
+            channels = {(f'key_blocks["{k.name}"].value', 0): float(rest[i]) if i < len(rest) else 0.0
+                        for i, k in enumerate(idb.key_blocks[1:])}
+        for action in tracks.values():
+            for fc in action.fcurves:
+                if not is_key and fc.data_path.startswith("pose.bones["):
+                    channels[(fc.data_path, fc.array_index)] = _rest_value(fc.data_path, fc.array_index)
+        actions = {}
+        for name, _, length in layout:
+            action = tracks.get(name)
+            if action is None:
+                action = bpy.data.actions.new(f"{name}_{idb.name}")
+                action.id_root = "KEY" if is_key else "OBJECT"
+            else:
+                if is_key:
+                    info[name]["morph"] = True
+                else:
+                    info[name]["joints"] = sorted({fc.data_path.split('"')[1] for fc in action.fcurves
+                                                   if fc.data_path.startswith("pose.bones[")})
+            _fill_rest(action, channels, length)
+            actions[name] = action
+        rest = bpy.data.actions.new(f"rest_{idb.name}")
+        rest.id_root = "KEY" if is_key else "OBJECT"
+        _fill_rest(rest, channels, 1.0)
+        if is_key:  # a strip outside the takes: the shape keys rest at rest_frame (not a take: not the carrier)
+            _put_strips(idb, {**actions, REST_TRACK: rest}, layout + [(REST_TRACK, float(rest_frame), 1.0)])
+        else:  # the carrier's active action: the exporter unassigns it while baking the takes and puts it back
+            _put_strips(idb, actions, layout)
+            idb.animation_data.action = rest
+    # The FBX's static values (bone Lcl Rotation, shape DeformPercent) are the scene's state at its current
+    # frame after the bake: the rest pose and default weights, not a frame of some clip.
+    scene = bpy.context.scene
+    scene.frame_start, scene.frame_end = 0, rest_frame
+    scene.frame_set(rest_frame)
+    return [info[name] for name, _, _ in layout]
 
 
 # ------------------------------------------------------------------------------------------------ export
-def fix_scene_for_fbx(preset: str, work_dir: str) -> dict:
+def fix_scene_for_fbx(preset: str, work_dir: str, source: str) -> dict:
     """Everything between the glTF import and the FBX export; returns notes for the report."""
     notes: dict = {}
     scene = bpy.context.scene
@@ -174,29 +332,38 @@ def fix_scene_for_fbx(preset: str, work_dir: str) -> dict:
         scene.unit_settings.scale_length = 0.01
         scene.unit_settings.length_unit = "CENTIMETERS"
 
-    # Animation: the frame range from the actions (the FBX exporter bakes only the scene range), and the scene
-    # named after the first clip (the FBX take is named after the scene when NLA strips / all actions are off).
-    clips = []
-    for o in armatures:
-        ad = o.animation_data
-        if ad is not None:
-            clips += [s.name for t in ad.nla_tracks for s in t.strips]
-    frame_range = actions_frame_range()
-    if frame_range is not None:
-        scene.frame_start, scene.frame_end = frame_range
-        first = None
-        for o in armatures:
-            if o.animation_data and o.animation_data.nla_tracks:
-                first = o.animation_data.nla_tracks[0].name
-        if first is None:
-            acts = [a.name for a in bpy.data.actions if a.users]
-            first = acts[0] if acts else "Take"
-        scene.name = first
-    notes["frame_range"] = frame_range
-    notes["clips"] = sorted(set(t for o in armatures if o.animation_data
-                                for t in [tr.name for tr in o.animation_data.nla_tracks]))
-    notes["exported_clip"] = scene.name if frame_range is not None else None
+    # Animation: every glTF clip becomes one FBX take (see layout_clips).
+    notes["clips"] = layout_clips(*gltf_clips(gltf_json(source)), armatures, meshes)
     return notes
+
+
+def bake_without_split_normals() -> None:
+    """Make the FBX exporter's take bake ~3× faster: it evaluates every mesh at every frame of every take, and
+    with the glTF importer's custom split normals (auto smooth) on, that is most of its time (measured with
+    Blender 3.4.1 on two open-head LODs: 34 ms a frame, 9 ms without). The bake reads only bone transforms
+    and shape-key values; the normals are written from the mesh data afterwards, with auto smooth back on
+    (the tests compare them). A no-op where the exporter or ``use_auto_smooth`` (gone in Blender 4.1) differ."""
+    try:
+        from io_scene_fbx import export_fbx_bin
+    except ImportError:
+        return
+    bake = getattr(export_fbx_bin, "fbx_animations", None)
+    if bake is None or getattr(bake, "assetgen_wrapped", False):
+        return
+
+    def fbx_animations(scene_data):
+        smooth = [me for me in bpy.data.meshes if getattr(me, "use_auto_smooth", False)]
+        for me in smooth:
+            me.use_auto_smooth = False
+        try:
+            return bake(scene_data)
+        finally:
+            for me in smooth:
+                me.use_auto_smooth = True
+            bpy.context.view_layer.update()
+
+    fbx_animations.assetgen_wrapped = True
+    export_fbx_bin.fbx_animations = fbx_animations
 
 
 def do_export(args: dict) -> dict:
@@ -210,9 +377,10 @@ def do_export(args: dict) -> dict:
     import_file(args["input"])
     t["import"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    notes = fix_scene_for_fbx(preset, args["work_dir"])
+    notes = fix_scene_for_fbx(preset, args["work_dir"], args["input"])
     t["fix"] = time.perf_counter() - t0
     t0 = time.perf_counter()
+    bake_without_split_normals()
     bpy.ops.export_scene.fbx(
         filepath=args["output"],
         use_selection=False,
@@ -233,8 +401,8 @@ def do_export(args: dict) -> dict:
         armature_nodetype="NULL",
         bake_anim=True,
         bake_anim_use_all_bones=True,
-        bake_anim_use_nla_strips=False,  # both False: morph-only animation survives (FBX trap 1)
-        bake_anim_use_all_actions=False,
+        bake_anim_use_nla_strips=True,  # one take per strip of the carrier (layout_clips)
+        bake_anim_use_all_actions=False,  # it would add a take per action and ignore the shape-key strips
         bake_anim_force_startend_keying=True,
         bake_anim_step=1.0,
         bake_anim_simplify_factor=0.0,  # keep every baked key
@@ -278,6 +446,10 @@ def _raw_fbx(path: str) -> dict:
             out["models"][name] = e.props[2].decode()
         elif e.id == b"NodeAttribute" and len(e.props) > 2:
             out.setdefault("node_attributes", {})[name] = e.props[2].decode()
+        elif e.id == b"AnimationStack":  # one take: its name and time span (FBX ktime, 46186158000 a second)
+            span = {p.props[0].decode(): p.props[4] / 46186158000 for p in (child(e, b"Properties70") or e).elems
+                    if p.id == b"P" and p.props[0] in (b"LocalStart", b"LocalStop")}
+            out.setdefault("anim_stacks", []).append({"name": name, "LocalStart": 0.0, **span})
     return out
 
 
@@ -335,6 +507,7 @@ def do_inspect(args: dict) -> dict:
                 info["shape_key_max_delta"] = moved
                 ad = sk.animation_data
                 info["shape_key_action"] = ad.action.name if ad and ad.action else None
+                info["shape_key_id"] = sk.name  # FBX import names each take's action '<this>|<take>'
             weighted = numpy.zeros(len(me.vertices), bool)
             for v in me.vertices:
                 if any(g.weight > 0 for g in v.groups):
@@ -350,6 +523,7 @@ def do_inspect(args: dict) -> dict:
         objects.append(info)
     materials = [{"name": m.name, "images": _image_nodes(m)} for m in bpy.data.materials if m.users]
     actions = []
+    wanted = set(args.get("curves") or ())  # 'data_path[index]' curves whose keys go into the report
     for a in bpy.data.actions:
         keys = {}
         for fc in a.fcurves:
@@ -359,8 +533,11 @@ def do_inspect(args: dict) -> dict:
             if fc.keyframe_points:
                 ys = [kp.co[1] for kp in fc.keyframe_points]
                 values[f"{fc.data_path}[{fc.array_index}]"] = [min(ys), max(ys)]
+        curves = {k: [list(kp.co) for kp in fc.keyframe_points] for fc in a.fcurves
+                  for k in [f"{fc.data_path}[{fc.array_index}]"] if k in wanted}
         actions.append({"name": a.name, "frame_range": list(a.frame_range), "fcurves": len(a.fcurves),
-                        "id_root": a.id_root, "keys": keys, "value_range": values, "users": a.users})
+                        "id_root": a.id_root, "keys": keys, "value_range": values, "users": a.users,
+                        "curves": curves})
     out = {"blender_version": bpy.app.version_string, "import_s": t_import,
            "fps": scene.render.fps, "frame_range": [scene.frame_start, scene.frame_end],
            "unit_scale": scene.unit_settings.scale_length, "objects": objects, "materials": materials,

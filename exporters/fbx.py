@@ -8,9 +8,16 @@ needs Blender.
 
 What the worker does about the FBX exporter's data-loss traps (each checked by ``tests/test_fbx.py``):
 
-1. morph-only animation is dropped by the NLA/all-actions bake → ``bake_anim_use_nla_strips=False``,
-   ``bake_anim_use_all_actions=False``, scene frame range set from the actions, ``scene.render.fps`` set before
-   the import; the FBX take is named after the clip;
+1. every animation clip becomes its own FBX take (AnimationStack, named after the clip, from 0 to the clip's
+   duration; Unity and Unreal import each take as a clip). Blender's NLA-strip bake writes one take per strip
+   of an object, but only mutes and unmutes *object* strips, so morph-only clips and shape-key curves need
+   care (the trap behind "morph-only animation is dropped"): the worker lays the clips out one after the other
+   on the timeline, gives the armature one strip per clip (a rest action for a morph-only clip) and every LOD's
+   shape keys a strip of the same clip at the same frames, with constant rest curves for the channels a clip
+   does not key (no value leaks from one take into the next), and the file's static pose is the rest pose
+   with the default weights (not a frame of the first clip); ``scene.render.fps`` is set before the import
+   (see ``layout_clips`` in ``exporters/blender_worker.py``). Checked per take, per LOD and per joint by
+   reading the FBX back (ufbx and Blender's importer);
 2. embedded images without file names collide (the normal map becomes the albedo) → every image is saved
    under its own name (``head_albedo.png``…) and embedded under that name;
 3. a stray ``Icosphere`` bone-shape mesh (bpy 5.0's glTF importer) is deleted; Blender 3.4's importer keeps
@@ -31,8 +38,8 @@ LODs: one parent empty ``{name}_LODGroup`` over ``{name}_LOD0``, ``_LOD1``…, a
 Unity builds a LOD Group from the ``_LOD<n>`` names of sibling meshes (Unity manual, "Importing LOD Meshes");
 for Unreal the empty is written as an FBX ``LodGroup`` node (the Blender exporter's ``fbx_type`` custom
 property), which Unreal's importer turns into mesh LODs with *Import Mesh LODs* on (skeletal meshes included).
-FBX carries base colour and normal textures (the ORM map stays in the glb and bundle), and one animation clip
-(the asset's first); :attr:`FbxResult.skipped_clips` names the others.
+FBX carries base colour and normal textures (the ORM map stays in the glb and bundle) and every animation clip
+(:attr:`FbxResult.clips`). Clip names must fit Blender's 63-byte names (``ValueError`` naming ``animations``).
 """
 
 from __future__ import annotations
@@ -47,12 +54,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FbxResult", "PRESETS", "export_fbx", "find_blender", "blender_inspect", "INSTALL_HINT"]
+__all__ = ["FbxClip", "FbxResult", "PRESETS", "export_fbx", "find_blender", "blender_inspect", "INSTALL_HINT"]
 
 PRESETS = ("unity", "unreal")
 WORKER = Path(__file__).with_name("blender_worker.py")
 INSTALL_HINT = ("FBX export needs Blender: run `bash scripts/install_tools.sh` (Debian package blender) "
                 "or set ASSETGEN_BLENDER")
+
+
+@dataclass(frozen=True)
+class FbxClip:
+    """One take of the FBX: ``name`` (the clip's), ``frames`` at the export ``fps`` (``duration_s`` =
+    frames / fps; the take spans 0…duration_s and is keyed at every frame), ``morph_weights``: it animates shape
+    keys (on every LOD), ``joints``: the bones it rotates."""
+
+    name: str
+    frames: float
+    duration_s: float
+    morph_weights: bool
+    joints: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,7 +89,9 @@ class FbxResult:
             ``export`` (FBX writer), ``total`` (wall time of the whole call).
         lods: LOD mesh names in the file; ``lod_group``: their parent empty.
         images: texture file names embedded in the FBX.
-        clip: the animation clip in the file (``None`` without animation); ``skipped_clips``: clips not written.
+        clips: every take in the file, in the source's clip order (:class:`FbxClip`); ``clip``: the first
+            one's name (``None`` without animation); ``skipped_clips``: clips of the source that are not in
+            the file (empty: every clip is written; kept for callers of the one-clip exporter).
     """
 
     path: Path
@@ -82,6 +104,7 @@ class FbxResult:
     images: tuple[str, ...] = ()
     clip: str | None = None
     skipped_clips: tuple[str, ...] = ()
+    clips: tuple[FbxClip, ...] = ()
     report: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
@@ -153,11 +176,13 @@ def export_fbx(source, path: str | os.PathLike, *, preset: str = "unity", blende
         preset: ``"unity"`` (meters, Y up) or ``"unreal"`` (centimeters, Z up).
         blender: the Blender executable (else :func:`find_blender`'s search).
         timeout_s: limit for the Blender process.
-        fps: frame rate of the baked animation (keys are sampled at every frame).
+        fps: frame rate of the takes: every clip is baked at every frame from its start (a clip whose duration
+            is not a whole number of frames holds its last whole-frame key until its end).
     Returns:
-        :class:`FbxResult`.
+        :class:`FbxResult` (``clips``: one take per animation clip of the source).
     Raises:
-        ValueError: unknown preset, bad ``timeout_s``/``fps``/``source``.
+        ValueError: unknown preset, bad ``timeout_s``/``fps``/``source``, clip names Blender cannot keep
+            (``animations``).
         RuntimeError: Blender missing (naming ``scripts/install_tools.sh``), timed out, or failed (with the
             last lines of its log).
     """
@@ -172,6 +197,7 @@ def export_fbx(source, path: str | os.PathLike, *, preset: str = "unity", blende
         raise ValueError(f"path: expected a file name ending in .fbx, got {str(path)!r}")
     timings: dict[str, float] = {}
     glb_bytes, glb_path = _source(source, timings)
+    names = _clip_names(glb_bytes if glb_bytes is not None else glb_path)
     exe = find_blender(blender)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="assetgen-fbx-") as tmp:
@@ -195,12 +221,38 @@ def export_fbx(source, path: str | os.PathLike, *, preset: str = "unity", blende
     timings.update({"blender_start": max(0.0, wall - report["total_s"]) + w["start"], "import": w["import"],
                     "fix": w["fix"], "export": w["export"]})
     timings["total"] = time.perf_counter() - t_call
-    clips = list(report.get("clips") or [])
-    clip = report.get("exported_clip")
+    clips = tuple(FbxClip(c["name"], c["frames"], c["frames"] / fps, c["morph"], tuple(c["joints"]))
+                  for c in report.get("clips") or ())
+    written = {c.name for c in clips}
     return FbxResult(path=out, preset=preset, blender_version=report["blender_version"],
                      size_bytes=out.stat().st_size, timings_s=timings, lods=tuple(report.get("lods") or ()),
-                     lod_group=report.get("lod_group"), images=tuple(report.get("images") or ()), clip=clip,
-                     skipped_clips=tuple(c for c in clips if c != clip), report=report)
+                     lod_group=report.get("lod_group"), images=tuple(report.get("images") or ()),
+                     clip=clips[0].name if clips else None, skipped_clips=tuple(n for n in names if n not in written),
+                     clips=clips, report=report)
+
+
+def _clip_names(glb: bytes | Path) -> list[str]:
+    """The glb's animation names, ``[]`` when its JSON is unreadable (Blender then fails with its log).
+
+    Raises ValueError naming ``animations`` when Blender could not keep the clips apart (a take is named after
+    its NLA strip, and Blender names hold 63 bytes).
+    """
+    if isinstance(glb, Path):
+        with open(glb, "rb") as f:
+            head = f.read(20)
+            glb = head + f.read(int.from_bytes(head[12:16], "little"))
+    try:
+        doc = json.loads(glb[20:20 + int.from_bytes(glb[12:16], "little")])
+        names = [str(a.get("name") or f"Animation_{i}") for i, a in enumerate(doc.get("animations") or [])]
+    except (ValueError, AttributeError, TypeError):
+        return []
+    for n in names:
+        if len(n.encode()) > 63:
+            raise ValueError(f"animations: clip name {n!r} is longer than Blender's 63-byte names "
+                             "(the FBX take would be cut short)")
+    if len(set(names)) != len(names):
+        raise ValueError(f"animations: clip names must be unique, got {names}")
+    return names
 
 
 def _source(source, timings: dict[str, float]) -> tuple[bytes | None, Path | None]:
@@ -227,15 +279,19 @@ def _source(source, timings: dict[str, float]) -> tuple[bytes | None, Path | Non
 
 
 def blender_inspect(path: str | os.PathLike, *, blender: str | os.PathLike | None = None, timeout_s: float = 300.0,
-                    fps: int = 30) -> dict[str, Any]:
+                    fps: int = 30, curves: tuple[str, ...] | list[str] = ()) -> dict[str, Any]:
     """Import ``path`` (.glb or .fbx) into an empty Blender scene and describe what came in (for tests and
     debugging): objects (type, parent, dimensions, world bounds), per mesh vertex/triangle counts, shape keys,
     vertex groups, materials; armature bones; materials with their image texture nodes; actions with frame
-    ranges and key counts; scene units; for FBX also the file's raw ``GlobalSettings`` and geometry bounds.
+    ranges and key counts (and every ``[frame, value]`` key of the F-curves named in ``curves``, e.g.
+    ``'key_blocks["eyeBlinkLeft"].value[0]'``); scene units; for FBX also the file's raw ``GlobalSettings``,
+    geometry bounds and animation stacks (takes: name, ``LocalStart``/``LocalStop`` seconds).
     """
     _check_timeout(timeout_s)
+    if isinstance(curves, str) or not all(isinstance(c, str) for c in curves):
+        raise ValueError(f"curves: expected a list of 'data_path[index]' strings, got {curves!r}")
     exe = find_blender(blender)
     with tempfile.TemporaryDirectory(prefix="assetgen-inspect-") as tmp:
-        args = {"mode": "inspect", "input": str(Path(path).resolve()), "fps": int(fps),
+        args = {"mode": "inspect", "input": str(Path(path).resolve()), "fps": int(fps), "curves": list(curves),
                 "report": str(Path(tmp) / "report.json")}
         return _run_worker(exe, args, timeout_s, Path(tmp) / "blender.log")

@@ -1,12 +1,13 @@
 """Blender re-imports the glb (its own glTF importer): shape keys, bones, skin, materials with both textures,
-and the animation clip with its duration and keys. Real tool: Debian ``blender`` (scripts/install_tools.sh)."""
+and every animation clip with its duration and keys. Real tool: Debian ``blender`` (scripts/install_tools.sh)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from asset_helpers import ARKIT_52
-from test_fbx import CLIP_S, FPS, JAW_ANGLE, build_open_asset, needs_blender, objects
+from test_fbx import CLIPS, CURVES, FPS, JAW_ANGLE, NECK, build_open_asset, expected_w, expected_weight, \
+    needs_blender, objects
 
 from exporters.fbx import blender_inspect
 from exporters.gltf import export_glb
@@ -22,7 +23,7 @@ def report(asset, tmp_path_factory) -> dict:
     needs_blender()
     path = tmp_path_factory.mktemp("glb") / "head.glb"
     path.write_bytes(export_glb(asset))
-    return blender_inspect(path, fps=FPS)
+    return blender_inspect(path, fps=FPS, curves=CURVES)
 
 
 def lod_meshes(report: dict) -> dict[int, dict]:
@@ -66,20 +67,34 @@ def test_glb_materials_have_both_textures(report):
 
 
 @pytest.mark.slow
-def test_glb_animation(report):
+def test_glb_animation(report, asset):
+    """Each clip: a shape-key action per LOD when it has morph weights, an armature action when it rotates
+    joints, with the clip's own keys (not resampled) and values."""
     assert report["fps"] == FPS
-    actions = {a["name"]: a for a in report["actions"]}
-    shape_actions = [a for a in actions.values() if a["id_root"] == "KEY"]
-    assert len(shape_actions) == 3 and all(a["name"].startswith("jaw_open") for a in shape_actions)
-    for act in shape_actions:
-        start, end = act["frame_range"]
-        assert (end - start) / FPS == pytest.approx(CLIP_S, abs=1e-6)
-        assert act["fcurves"] == 52
-        assert act["keys"]['key_blocks["jawOpen"].value[0]'] == 5  # the clip's own keys, not resampled
-        lo, hi = act["value_range"]['key_blocks["jawOpen"].value[0]']
-        assert (lo, hi) == (pytest.approx(0.0, abs=1e-6), pytest.approx(1.0, abs=1e-6))
+    actions = report["actions"]
+    for anim in asset.animations:
+        mine = [a for a in actions if a["name"].startswith(anim.name + "_")]
+        shape = [a for a in mine if a["id_root"] == "KEY"]
+        assert len(shape) == (3 if anim.morph_weights is not None else 0), anim.name
+        for act in shape:
+            start, end = act["frame_range"]
+            assert start == 0 and (end - start) / FPS == pytest.approx(CLIPS[anim.name], abs=1e-6)
+            assert act["fcurves"] == 52
+            for target in ("jawOpen", "eyeBlinkLeft"):
+                keys = np.array(act["curves"][f'key_blocks["{target}"].value[0]'])
+                assert len(keys) == len(anim.times)  # the clip's own keys, not resampled
+                np.testing.assert_allclose(keys[:, 0], anim.times * FPS, atol=1e-4)
+                np.testing.assert_allclose(keys[:, 1], expected_weight(anim, target, anim.times), atol=1e-6)
+        arm = [a for a in mine if a["id_root"] == "OBJECT"]
+        assert len(arm) == (1 if anim.joint_rotations else 0), anim.name
+        for act in arm:
+            assert sorted({k.split('"')[1] for k in act["keys"]}) == sorted(anim.joint_rotations)
+            for joint in anim.joint_rotations:
+                keys = np.array(act["curves"][f'pose.bones["{joint}"].rotation_quaternion[0]'])
+                assert len(keys) == len(anim.times)
+                np.testing.assert_allclose(keys[:, 1], expected_w(anim, joint, anim.times), atol=1e-5)
     (arm,) = objects(report, "ARMATURE").values()
-    act = actions[arm["action"]]
-    assert act["keys"]['pose.bones["jaw"].rotation_quaternion[0]'] == 5
-    lo, hi = act["value_range"]['pose.bones["jaw"].rotation_quaternion[0]']
+    jaw = next(a for a in actions if a["name"].startswith("jaw_open_") and a["id_root"] == "OBJECT")
+    lo, hi = jaw["value_range"]['pose.bones["jaw"].rotation_quaternion[0]']
     assert lo == pytest.approx(np.cos(JAW_ANGLE / 2), abs=1e-5) and hi == pytest.approx(1.0, abs=1e-5)
+    assert set(arm["nla_tracks"]) == {"jaw_open", "nod"} and set(NECK) < set(arm["bones"])

@@ -1,14 +1,21 @@
-"""exporters.fbx: FBX through Blender for Unity and Unreal, re-imported in Blender and checked.
+"""exporters.fbx: FBX through Blender for Unity and Unreal, read back (Blender's importer, ufbx) and checked.
 
 Real tool: Debian ``blender`` (``bash scripts/install_tools.sh``); skips locally without it, fails in CI.
-One open-head asset (256² textures, 3 LODs, a 1 s ``jaw_open`` clip with morph weights and a jaw rotation)
-and one FLAME-fixture asset are built once; each FBX is written and re-imported once per module.
+One open-head asset (256² textures, 3 LODs, three clips: a 1 s ``jaw_open`` with morph weights and a jaw
+rotation, keyed off the frame grid; a morph-only 0.5 s ``blink``; a rotation-only 1.5 s ``nod`` of the four neck
+joints) and one FLAME-fixture asset are built once; each FBX is written and re-imported once per module. Every
+clip must come back as its own take with its own duration, morph curves on every LOD and joint curves.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import importlib.util
+import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +32,9 @@ from exporters.gltf import export_glb
 FPS = 30
 CLIP_S = 1.0
 JAW_ANGLE = 0.3  # radians at the clip's peak
+NOD_ANGLE = 0.2  # neck pitch at the nod's peaks, radians (a quarter on each neck joint)
+NECK = ("neck01", "neck02", "neck03", "head")
+CLIPS = {"jaw_open": CLIP_S, "blink": 0.5, "nod": 1.5}  # name → duration, in the asset's (and the FBX's) order
 
 
 def blender_missing() -> str | None:
@@ -49,12 +59,48 @@ def jaw_clip(num_targets: int, jaw_index: int, k: int = 5) -> Animation:
                      joint_rotations={"jaw": jaw})
 
 
+def blink_clip() -> Animation:
+    """Morph weights only: both eyes close and open over 0.5 s, keyed at every frame."""
+    times = np.arange(round(CLIPS["blink"] * FPS) + 1, dtype=np.float32) / FPS
+    weights = np.zeros((times.size, len(ARKIT_52)), np.float32)
+    for name in ("eyeBlinkLeft", "eyeBlinkRight"):
+        weights[:, ARKIT_52.index(name)] = np.sin(np.pi * times / times[-1]) ** 2
+    return Animation("blink", times=times, morph_weights=weights)
+
+
+def nod_clip() -> Animation:
+    """Joint rotations only: two nods (pitch about x) over 1.5 s, shared by the four neck joints."""
+    times = np.arange(round(CLIPS["nod"] * FPS) + 1, dtype=np.float32) / FPS
+    angle = NOD_ANGLE / len(NECK) * np.sin(2 * np.pi * times / (CLIPS["nod"] / 2))
+    q = np.stack([np.sin(angle / 2), 0 * angle, 0 * angle, np.cos(angle / 2)], 1).astype(np.float32)
+    return Animation("nod", times=times, joint_rotations={j: q for j in NECK})
+
+
 def build_open_asset(texture_size: int = 256, lods: int = 3) -> HeadAsset:
-    """The open head with textures, ``lods`` levels and the ``jaw_open`` clip (shared by the real-tool tests)."""
+    """The open head with textures, ``lods`` levels and the ``jaw_open``, ``blink`` and ``nod`` clips (shared
+    by the real-tool tests)."""
     model = assetgen.heads.load("open")
     asset = build_head_asset(model, None, make_textures(texture_size, seed=4), lods=lods,
                              provenance={"seed": 7, "spec_hash": "fbx-test"})
-    return dataclasses.replace(asset, animations=(jaw_clip(len(ARKIT_52), ARKIT_52.index("jawOpen")),))
+    clips = (jaw_clip(len(ARKIT_52), ARKIT_52.index("jawOpen")), blink_clip(), nod_clip())
+    return dataclasses.replace(asset, animations=clips)
+
+
+def expected_weight(anim: Animation, target: str, t: np.ndarray) -> np.ndarray:
+    """The clip's weight of morph target ``target`` at times ``t`` (linear between keys; 0 when not animated)."""
+    if anim.morph_weights is None:
+        return np.zeros_like(t)
+    return np.interp(t, anim.times, anim.morph_weights[:, ARKIT_52.index(target)])
+
+
+def expected_w(anim: Animation, joint: str, t: np.ndarray) -> np.ndarray:
+    """``w`` of the joint's rotation at times ``t`` (1 when not animated). ``w`` = cos(angle/2) does not depend
+    on the bone axes a file or an importer chooses, so it compares across glTF, Blender and FBX."""
+    q = anim.joint_rotations.get(joint)
+    if q is None:
+        return np.ones_like(t)
+    lerp = np.stack([np.interp(t, anim.times, q[:, i]) for i in range(4)], 1)
+    return lerp[:, 3] / np.linalg.norm(lerp, axis=1)
 
 
 def weighted_joints(asset: HeadAsset, level: int = 0) -> set[str]:
@@ -78,6 +124,11 @@ def flame_asset(tmp_path_factory) -> HeadAsset:
     return dataclasses.replace(asset, animations=(jaw_clip(len(asset.morph_target_names), 0),))
 
 
+#: F-curves whose keys Blender's inspection reports: two morph targets and every joint's rotation w.
+CURVES = (*(f'key_blocks["{n}"].value[0]' for n in ("jawOpen", "eyeBlinkLeft", "eyeBlinkRight")),
+          *(f'pose.bones["{j}"].rotation_quaternion[0]' for j in ("jaw", *NECK, "eye.L", "eye.R")))
+
+
 @pytest.fixture(scope="module")
 def exported(open_asset, tmp_path_factory) -> dict[str, tuple[FbxResult, dict]]:
     """preset → (FbxResult, Blender's inspection of the re-imported FBX)."""
@@ -87,8 +138,66 @@ def exported(open_asset, tmp_path_factory) -> dict[str, tuple[FbxResult, dict]]:
     glb = export_glb(open_asset)
     for preset in ("unity", "unreal"):
         result = export_fbx(glb, folder / preset / "head.fbx", preset=preset, fps=FPS)
-        out[preset] = (result, blender_inspect(result.path, fps=FPS))
+        out[preset] = (result, blender_inspect(result.path, fps=FPS, curves=CURVES))
     return out
+
+
+# ufbx (PyPI) reads the FBX as Unity/Unreal-style SDKs do; it crashes on a second file in one process, so each
+# file is read in its own subprocess, which prints JSON: per take its name, time span, every listed blend
+# channel's weight (one list per mesh, LOD order) and every listed node's local rotation at every frame; the
+# file's static (no take) node rotations and channel weights; every mesh's face-corner positions and normals.
+UFBX_READ = r"""
+import gc, json, os, sys
+import ufbx
+gc.disable()  # the bindings' wrappers can crash the cyclic collector (seen in ufbx 0.0.5); a short process
+path, want = sys.argv[1], json.loads(sys.argv[2])
+scene = ufbx.load_file(path)
+stacks = [(s.name, s.time_begin, s.time_end, s.anim) for s in scene.anim_stacks]  # first: the bindings' order
+channels = [(c.name, c) for c in scene.blend_channels if c.name in want["channels"]]
+nodes = [(n.name, n) for n in scene.nodes if n.name in want["nodes"]]
+quat = lambda r: [r.x, r.y, r.z, r.w]
+out = {"rest": {name: quat(n.local_transform.rotation) for name, n in nodes}, "stacks": [],
+       "static_weights": {name: c.weight for name, c in channels}, "meshes": {}}
+for m in scene.meshes:  # per face corner: position and normal, as stored (the node carries the axis change)
+    pos, nrm = m.vertex_position, m.vertex_normal
+    out["meshes"][m.name] = {"positions": [[v.x, v.y, v.z] for v in (pos.values[i] for i in pos.indices)],
+                             "normals": [[v.x, v.y, v.z] for v in (nrm.values[i] for i in nrm.indices)]}
+for name, begin, end, anim in stacks:
+    times = [begin + k / want["fps"] for k in range(int(round((end - begin) * want["fps"])) + 1)]
+    take = {"name": name, "begin": begin, "end": end, "times": times, "weights": {}, "rotations": {}}
+    for cname, c in channels:
+        take["weights"].setdefault(cname, []).append([ufbx.evaluate_blend_weight(anim, c, t) for t in times])
+    for nname, n in nodes:
+        take["rotations"][nname] = [quat(ufbx.evaluate_transform(anim, n, t).rotation) for t in times]
+    out["stacks"].append(take)
+sys.stdout.write(json.dumps(out))
+sys.stdout.flush()
+os._exit(0)  # skip interpreter teardown: freeing the bindings' wrappers can crash after the work is done
+"""
+
+
+@functools.lru_cache(maxsize=4)
+def ufbx_read(path: Path, joints: tuple[str, ...]) -> dict:
+    """What ufbx reads from ``path``: the takes with every ARKit channel and every joint in ``joints``, meshes."""
+    return ufbx_takes(path, ARKIT_52, joints)
+
+
+def ufbx_takes(path: Path, channels, nodes) -> dict:
+    if importlib.util.find_spec("ufbx") is None:  # not a CI requirement (yet): Blender's re-import still runs
+        pytest.skip("ufbx (PyPI) not installed")
+    want = json.dumps({"channels": list(channels), "nodes": list(nodes), "fps": FPS})
+    proc = subprocess.run([sys.executable, "-c", UFBX_READ, str(path), want], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout)
+
+
+def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamilton product of ``(x, y, z, w)`` quaternions (broadcasting)."""
+    ax, ay, az, aw = np.moveaxis(a, -1, 0)
+    bx, by, bz, bw = np.moveaxis(b, -1, 0)
+    return np.stack([aw * bx + ax * bw + ay * bz - az * by, aw * by - ax * bz + ay * bw + az * bx,
+                     aw * bz + ax * by - ay * bx + az * bw, aw * bw - ax * bx - ay * by - az * bz], -1)
 
 
 def objects(report: dict, kind: str | None = None) -> dict[str, dict]:
@@ -105,7 +214,10 @@ def test_fbx_result_and_file(exported, preset):
     assert result.blender_version.startswith(("3.", "4.", "5."))
     assert result.lods == ("head_LOD0", "head_LOD1", "head_LOD2") and result.lod_group == "head_LODGroup"
     assert set(result.images) == {"head_albedo.png", "head_normal.png", "head_orm.png"}
-    assert result.clip == "jaw_open" and result.skipped_clips == ()
+    assert result.clip == "jaw_open" and result.skipped_clips == ()  # every clip is a take
+    assert [(c.name, c.frames, c.duration_s, c.morph_weights, c.joints) for c in result.clips] == [
+        ("jaw_open", 30, 1.0, True, ("jaw",)), ("blink", 15, 0.5, True, ()),
+        ("nod", 45, 1.5, False, tuple(sorted(NECK)))]
     assert {"blender_start", "import", "fix", "export", "total"} <= set(result.timings_s)
     assert all(v >= 0 for v in result.timings_s.values())
     print(preset, {k: round(v, 3) for k, v in result.timings_s.items()}, f"{result.size_bytes / 1e6:.2f} MB")
@@ -159,23 +271,100 @@ def test_fbx_materials_keep_both_textures(exported, preset):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("preset", ["unity", "unreal"])
-def test_fbx_animation(exported, preset):
+def test_fbx_takes_in_file_and_blender(exported, open_asset, preset):
+    """One take per clip, in the file (raw AnimationStacks) and in Blender's FBX importer (an action per take
+    and animated ID, '<id>|<take>'), with each clip's duration and its own keys on every LOD and joint."""
     _, rep = exported[preset]
     assert rep["fps"] == FPS
+    assert [(s["name"], s["LocalStart"], round(s["LocalStop"], 6)) for s in rep["raw"]["anim_stacks"]] == [
+        (name, 0.0, duration) for name, duration in CLIPS.items()]
     actions = {a["name"]: a for a in rep["actions"]}
-    for level in range(3):
-        key_action = objects(rep)[f"head_LOD{level}"]["shape_key_action"]
-        act = actions[key_action]
-        assert key_action.endswith("jaw_open")  # the take is named after the clip
-        start, end = act["frame_range"]
-        assert (end - start) / FPS == pytest.approx(CLIP_S, abs=1e-6)
-        assert act["fcurves"] == 52  # trap 1: the morph-only channels are there
-        assert act["keys"]['key_blocks["jawOpen"].value[0]'] == round(CLIP_S * FPS) + 1  # baked every frame
-        lo, hi = act["value_range"]['key_blocks["jawOpen"].value[0]']
-        assert lo == pytest.approx(0.0, abs=1e-4) and hi == pytest.approx(1.0, abs=1e-4)
-    arm_action = actions[objects(rep, "ARMATURE")["head_skeleton"]["action"]]
-    lo, hi = arm_action["value_range"]['pose.bones["jaw"].rotation_quaternion[0]']
+    for anim in open_asset.animations:
+        duration = CLIPS[anim.name]
+        for level in range(3):
+            act = actions[f'{objects(rep)[f"head_LOD{level}"]["shape_key_id"]}|{anim.name}']
+            start, end = act["frame_range"]
+            assert (end - start) / FPS == pytest.approx(duration, abs=1e-6)
+            assert act["fcurves"] == 52  # trap 1: the morph channels of every take are there
+            for target in ("jawOpen", "eyeBlinkLeft", "eyeBlinkRight"):
+                keys = np.array(act["curves"][f'key_blocks["{target}"].value[0]'])
+                assert len(keys) == round(duration * FPS) + 1  # baked at every frame
+                want = expected_weight(anim, target, (keys[:, 0] - start) / FPS)
+                np.testing.assert_allclose(keys[:, 1], want, atol=1e-3, err_msg=f"{anim.name} {target} LOD{level}")
+        act = actions[f"head_skeleton|{anim.name}"]
+        start = act["frame_range"][0]
+        for joint in ("jaw", *NECK, "eye.L", "eye.R"):  # nod moves the neck only, jaw_open the jaw only
+            keys = np.array(act["curves"][f'pose.bones["{joint}"].rotation_quaternion[0]'])
+            want = expected_w(anim, joint, (keys[:, 0] - start) / FPS)
+            np.testing.assert_allclose(np.abs(keys[:, 1]), want, atol=1e-4, err_msg=f"{anim.name} {joint}")
+    # the first take is the one Blender makes active; the peak values are the clip's
+    jaw = actions[objects(rep, "ARMATURE")["head_skeleton"]["action"]]
+    assert jaw["name"] == "head_skeleton|jaw_open"
+    lo, hi = jaw["value_range"]['pose.bones["jaw"].rotation_quaternion[0]']
     assert lo == pytest.approx(np.cos(JAW_ANGLE / 2), abs=1e-4) and hi == pytest.approx(1.0, abs=1e-4)
+    nod = actions["head_skeleton|nod"]["value_range"]['pose.bones["neck01"].rotation_quaternion[0]']
+    assert nod[0] == pytest.approx(np.cos(NOD_ANGLE / len(NECK) / 2), abs=1e-4)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", ["unity", "unreal"])
+def test_fbx_takes_read_by_ufbx(exported, open_asset, preset):
+    """The same file through ufbx: every take's span, every blend channel on every LOD and every joint's
+    rotation (relative to its rest rotation) at every frame, against the clip."""
+    result, _ = exported[preset]
+    joints = open_asset.skeleton.names
+    dump = ufbx_read(result.path, tuple(joints))
+    assert [(s["name"], s["begin"], round(s["end"], 6)) for s in dump["stacks"]] == [
+        (name, 0.0, duration) for name, duration in CLIPS.items()]
+    # the file's static pose is the rest pose with default (0) weights, not a frame of the first clip; each
+    # take's first frame (every clip starts at rest) then has each joint at that static rotation
+    assert set(dump["static_weights"]) == set(ARKIT_52) and set(dump["static_weights"].values()) == {0.0}
+    for anim, take in zip(open_asset.animations, dump["stacks"]):
+        t = np.array(take["times"])
+        assert t[-1] == pytest.approx(CLIPS[anim.name], abs=1e-9)
+        for target in ARKIT_52:
+            lods = take["weights"][target]
+            assert len(lods) == 3, target  # the channel is on every LOD mesh
+            for curve in lods:
+                np.testing.assert_allclose(curve, expected_weight(anim, target, t), atol=1e-3,
+                                           err_msg=f"{preset} {anim.name} {target}")
+        for joint in joints:
+            rest_inv = np.array(dump["rest"][joint]) * [-1, -1, -1, 1]
+            rel = quat_mul(rest_inv, np.array(take["rotations"][joint]))
+            np.testing.assert_allclose(np.abs(rel[:, 3]), expected_w(anim, joint, t), atol=1e-4,
+                                       err_msg=f"{preset} {anim.name} {joint}")
+            moving = rel[np.abs(rel[:, 3]) < 1 - 1e-5, :3]
+            if len(moving):  # one fixed axis per joint, as in the clip (nod: pitch; jaw_open: jaw pitch)
+                axes = moving / np.linalg.norm(moving, axis=1, keepdims=True)
+                assert np.abs(axes @ axes[0]).min() > 0.999, (anim.name, joint)
+
+
+#: glTF (Y up, +Z front, m) → the FBX geometry's coordinates per preset: Blender's (Z up, −Y front); the
+#: mesh nodes carry the axis change, Unreal's data is in cm.
+BLENDER_AXES = np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]])
+GEOMETRY_AXES = {"unity": BLENDER_AXES, "unreal": BLENDER_AXES * 100}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", ["unity", "unreal"])
+def test_fbx_normals_are_the_assets(exported, open_asset, preset):
+    """Normals come from the mesh data, not from the bake (which runs with auto smooth off for speed): every
+    face corner of every LOD has the asset's vertex normal at that position."""
+    from scipy.spatial import cKDTree
+
+    result, _ = exported[preset]
+    meshes = ufbx_read(result.path, tuple(open_asset.skeleton.names))["meshes"]
+    axes = GEOMETRY_AXES[preset]
+    back = axes.T / np.linalg.norm(axes[0]) ** 2  # FBX → glTF
+    for level, lod in enumerate(open_asset.lods):
+        m = meshes[f"head_LOD{level}"]
+        positions = np.concatenate([p.positions for p in lod.parts])
+        normals = np.concatenate([p.normals for p in lod.parts])
+        dist, nearest = cKDTree(positions).query(np.array(m["positions"]) @ back.T)
+        assert dist.max() < 1e-5, (preset, level, dist.max())
+        fbx_normals = np.array(m["normals"]) @ (axes.T / np.linalg.norm(axes[0])).T
+        cos = np.einsum("ij,ij->i", fbx_normals, normals[nearest])
+        assert cos.min() > 0.999, (preset, level, cos.min(), int((cos < 0.999).sum()))
 
 
 @pytest.mark.slow
@@ -204,6 +393,7 @@ def test_fbx_flame_asset(flame_asset, tmp_path):
     needs_blender()
     result = export_fbx(flame_asset, tmp_path / "flame.fbx", preset="unreal")
     assert "glb" in result.timings_s and result.lods == ("flame_LOD0", "flame_LOD1")
+    assert [(c.name, c.frames, c.morph_weights, c.joints) for c in result.clips] == [("jaw_open", 30, True, ("jaw",))]
     rep = blender_inspect(result.path)
     meshes = objects(rep, "MESH")
     assert sorted(meshes) == ["flame_LOD0", "flame_LOD1"]
@@ -228,6 +418,31 @@ def test_unknown_preset(open_asset, tmp_path):
 def test_bad_options(kwargs, match, tmp_path):
     with pytest.raises(ValueError, match=match):
         export_fbx(b"glTF....", tmp_path / "x.fbx", **kwargs)
+
+
+def glb_with_clips(*names: str) -> bytes:
+    """A glb header and JSON chunk naming ``names`` as animations (enough for the checks before Blender)."""
+    doc = json.dumps({"asset": {"version": "2.0"}, "animations": [{"name": n} for n in names]}).encode()
+    doc += b" " * (-len(doc) % 4)
+    return (b"glTF" + (2).to_bytes(4, "little") + (28 + len(doc)).to_bytes(4, "little")
+            + len(doc).to_bytes(4, "little") + b"JSON" + doc + (0).to_bytes(4, "little") + b"BIN\x00")
+
+
+def test_bad_clip_names(open_asset, tmp_path):
+    """A take is named after its Blender NLA strip: a name over 63 bytes (or a repeated one) is refused up front."""
+    long = dataclasses.replace(open_asset, animations=(dataclasses.replace(blink_clip(), name="b" * 64),))
+    with pytest.raises(ValueError, match="animations: clip name 'b{64}' is longer than Blender's 63-byte"):
+        export_fbx(long, tmp_path / "x.fbx", blender="/nonexistent")
+    with pytest.raises(ValueError, match="animations: clip names must be unique"):
+        export_fbx(glb_with_clips("blink", "blink"), tmp_path / "x.fbx", blender="/nonexistent")
+    with pytest.raises(RuntimeError, match="install_tools"):  # fine names: on to looking for Blender
+        export_fbx(glb_with_clips("blink", "é" * 31), tmp_path / "x.fbx", blender="/nonexistent")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_inspect_bad_curves(tmp_path):
+    with pytest.raises(ValueError, match="curves"):
+        blender_inspect(tmp_path / "x.fbx", curves='key_blocks["jawOpen"].value[0]', blender="/nonexistent")
 
 
 def test_bad_source_and_path(tmp_path):
