@@ -156,12 +156,23 @@ def generate_head(spec: HeadSpec, *, model: heads.HeadModel | None = None,
 
     ``model`` must be the spec's model (``spec.model`` is checked against it); ``None`` loads the built-in
     open head for ``"open"`` specs. ``animations``: clips for the asset, :class:`assetgen.animation.Sequence`
-    or :class:`assetgen.asset.Animation` items (see :func:`assetgen.animation.attach_animations`). Raises
+    or :class:`assetgen.asset.Animation` items (see :func:`assetgen.animation.attach_animations`); on a FLAME
+    model, ARKit sequences go through its ARKit mapping (recorded in the provenance). Raises
     ``ValueError`` naming the field for anything inconsistent.
     """
     surface = head_surface(spec, model=model, texture_size=options.texture_size, device=options.device)
     model, textures = surface.model, surface.textures
     provenance = provenance_of(spec, model, textures, options)
+    if animations:
+        from assetgen.animation import Sequence as _Seq
+        from assetgen.animation.retarget import arkit_mapping, for_model
+
+        mapped = any(isinstance(a, _Seq) and a.kind == "arkit" for a in animations) and model.model_id == "flame"
+        animations = [for_model(a, model) if isinstance(a, _Seq) else a for a in animations]
+        if mapped:  # which ARKit → FLAME map turned the clips' blendshape weights into coefficients
+            card = arkit_mapping(model).card
+            provenance = {**provenance, "arkit_mapping": {k: card[k] for k in ("fitter_version", "correspondence",
+                                                                                "points", "mean_explained")}}
     asset = build_head_asset(model, surface.inputs.shape, textures, lods=options.lods, provenance=provenance,
                              name="head", expression=surface.inputs.expression)
     if animations:

@@ -8,6 +8,7 @@ Examples::
     python -m exporters.gltf --edit "age += 20" --base packs/demo/head_0000/manifest.json --out packs/older
     python -m exporters.gltf --seed 3 --animation blink,smile,talk --loop 2 --out packs/anim   # animation clips
     python -m exporters.gltf --seed 3 --expression-csv take.csv --fps 30 --out packs/take      # Live Link Face
+    python -m exporters.gltf --seed 3 --animation-text "smiles, then nods" --vertex-cache --out packs/t  # text, PC2
 
 The pack folder holds ``head_0000/`` … (see :mod:`exporters.bundle`), ``index.json`` (every head's spec
 hash, seed and file hashes) and ``contact_sheet.png``. It is assembled under a temporary name and renamed
@@ -71,14 +72,17 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--force", action="store_true", help="replace an existing non-empty --out folder")
     from assetgen.animation import PRESETS
 
-    flame_ok = ", ".join(n for n, p_ in PRESETS.items() if p_.flame)
     anim = p.add_argument_group(
         "animation (clips added to every head's asset)",
-        f"Presets: {', '.join(PRESETS)}. ARKit-based presets are open-head-only until an ARKit mapping for "
-        f"FLAME exists; FLAME heads take {flame_ok} (look_around: eye rotations only).")
+        f"Presets: {', '.join(PRESETS)}. On FLAME heads ARKit weights (presets, text, captures) are turned into "
+        f"FLAME expression coefficients by the model's ARKit mapping, fitted on first use and cached.")
     anim.add_argument("--animation", metavar="PRESETS", help="comma list of presets, e.g. blink,smile,talk")
+    anim.add_argument("--animation-text", metavar="TEXT",
+                      help="a clip from a description, e.g. 'smiles, then blinks twice and looks left'")
     anim.add_argument("--expression-csv", type=Path, metavar="TAKE.csv",
-                      help="a Live Link Face capture CSV (52 ARKit columns; open head only)")
+                      help="a Live Link Face capture CSV (52 ARKit columns, head and eye rotations)")
+    anim.add_argument("--vertex-cache", action="store_true",
+                      help="also bake every clip into a PC2 point cache per head (cache/*.pc2, LOD0, at --fps)")
     anim.add_argument("--fps", type=float, default=None, help="clip frame rate 1..240 (default 30)")
     anim.add_argument("--loop", type=int, default=None, metavar="N", help="play each clip N times (default 1)")
     return p
@@ -89,10 +93,10 @@ def resolve_animations(args: argparse.Namespace, model) -> list:
     :func:`assetgen.animation.clips.build_clips`, the function the gRPC service's export options use too)."""
     from assetgen.animation.clips import ClipError, build_clips
 
-    if args.animation is None and args.expression_csv is None:
-        for flag, value in (("--fps", args.fps), ("--loop", args.loop)):
+    if args.animation is None and args.expression_csv is None and args.animation_text is None:
+        for flag, value in (("--fps", args.fps), ("--loop", args.loop), ("--vertex-cache", args.vertex_cache or None)):
             if value is not None:
-                raise CliError(f"{flag}: only used with --animation or --expression-csv")
+                raise CliError(f"{flag}: only used with --animation, --animation-text or --expression-csv")
         return []
     names: list[str] = []
     if args.animation is not None:
@@ -100,10 +104,12 @@ def resolve_animations(args: argparse.Namespace, model) -> list:
         if not all(names):
             raise CliError(f"--animation: expected a comma list of presets, got {args.animation!r}")
     try:
-        return build_clips(names, model, fps=args.fps, loop=args.loop, seed=args.seed, capture=args.expression_csv)
+        return build_clips(names, model, fps=args.fps, loop=args.loop, seed=args.seed, capture=args.expression_csv,
+                           text=args.animation_text)
     except ClipError as exc:
         option, message = exc.violations[0]
-        flag = {"fps": "--fps", "loop": "--loop", "capture": "--expression-csv"}.get(option, "--animation")
+        flag = {"fps": "--fps", "loop": "--loop", "capture": "--expression-csv",
+                "text": "--animation-text"}.get(option, "--animation")
         raise CliError(f"{flag}: {message}") from None
 
 
@@ -190,9 +196,12 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--out: {out} exists and is not empty (use --force to replace it)")
     try:
         options = PipelineOptions(texture_size=args.texture_size, lods=args.lods, preview_size=args.preview_size)
-        bundle_options = BundleOptions(format=args.format, fbx_preset=args.fbx_preset)
+        bundle_options = BundleOptions(format=args.format, fbx_preset=args.fbx_preset,
+                                       vertex_cache=bool(args.vertex_cache),
+                                       vertex_cache_fps=float(args.fps) if args.vertex_cache and args.fps else 30.0)
     except ValueError as exc:  # "texture_size: expected …" → "--texture-size: expected …"
         field, _, rest = str(exc).partition(":")
+        field = {"vertex_cache_fps": "fps"}.get(field, field)
         raise CliError(f"--{field.replace('_', '-')}:{rest}") from None
     model = _model_arg(args.model)
     specs = resolve_specs(args, model)

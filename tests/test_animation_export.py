@@ -109,15 +109,32 @@ def test_cli_animation_and_csv(tmp_path, capsys):
     assert np.diff(times) == pytest.approx(np.full(len(times) - 1, 1 / 24), abs=1e-5)
 
 
+def test_cli_text_clip_and_vertex_cache(tmp_path, capsys):
+    out = tmp_path / "pack"
+    rc = main(["--seed", "2", "--animation", "blink", "--animation-text", "smiles, then nods twice", "--fps", "20",
+               "--vertex-cache", *SMALL, "--out", str(out)])
+    assert rc == 0, capsys.readouterr().err
+    head = out / "head_0000"
+    assert [a.name for a in pygltflib.GLTF2.load(str(head / "head.glb")).animations] == ["blink", "text"]
+    manifest = json.loads((head / "manifest.json").read_text())
+    assert [a["name"] for a in manifest["animations"]] == ["blink", "text"]
+    cache = json.loads((head / "cache" / "vertex_cache.json").read_text())
+    assert cache["fps"] == 20.0 and [c["file"] for c in cache["clips"]] == ["blink.pc2", "text.pc2"]
+    assert {"cache/blink.pc2", "cache/text.pc2"} <= set(manifest["files"])
+
+
 @pytest.mark.parametrize("argv,match", [
     (["--animation", "blink,grin"], "--animation: preset: unknown preset 'grin'; available presets: blink"),
     (["--animation", "blink,blink"], "--animation: presets repeated: blink"),
     (["--animation", "blink,"], "--animation: expected a comma list"),
-    (["--loop", "2"], "--loop: only used with --animation or --expression-csv"),
+    (["--loop", "2"], "--loop: only used with --animation, --animation-text or --expression-csv"),
     (["--animation", "blink", "--loop", "0"], "--loop: expected 1..1000"),
     (["--animation", "blink", "--fps", "0"], "--fps: expected 1..240"),
     (["--expression-csv", "missing.csv"], "--expression-csv: missing.csv is not a file"),
     (["--expression-csv", "BAD"], "--expression-csv: .*missing \\['JawOpen'\\]"),
+    (["--animation-text", "a car drives by"], "--animation-text: text: nothing in 'a car drives by' could be"),
+    (["--vertex-cache"], "--vertex-cache: only used with --animation"),
+    (["--animation", "nod", "--vertex-cache", "--fps", "500"], "--fps: expected 1..240"),
 ])
 def test_cli_bad_input(argv, match, tmp_path, capsys):
     if "BAD" in argv:

@@ -96,3 +96,21 @@ def test_bad_arguments(flame, open_src):
         R.fit_mapping(open_src, flame, ridge=-1)
     with pytest.raises(ValueError, match="do not correspond"):
         R.fit_mapping(open_src, flame, max_distance=1e-9)
+
+
+def test_pipeline_maps_arkit_clips_and_records_it(flame, monkeypatch, tmp_path):
+    from assetgen import control
+    from assetgen.pipeline import PipelineOptions, generate_head
+
+    monkeypatch.setenv("ASSETGEN_CACHE", str(tmp_path))
+    R.clear_memory()
+    spec = control.spec_from_seed(1, flame)
+    head = generate_head(spec, model=flame, animations=[preset("smile")],
+                         options=PipelineOptions(texture_size=64, lods=1, preview_size=0))
+    (clip,) = head.asset.animations
+    np.testing.assert_allclose(clip.morph_weights, R.arkit_mapping(flame).convert(preset("smile")).weights,
+                               atol=1e-6)
+    assert head.asset.provenance["arkit_mapping"]["fitter_version"] == R.FITTER_VERSION
+    plain = generate_head(spec, model=flame, animations=[preset("nod", flame)],
+                          options=PipelineOptions(texture_size=64, lods=1, preview_size=0))
+    assert "arkit_mapping" not in plain.asset.provenance

@@ -143,31 +143,53 @@ def test_frame_cap_is_resource_exhausted(client):
     assert err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
-def test_flame_arkit_presets_and_sources(tmp_path):
-    """On a FLAME head an ARKit preset is refused exactly as the preset module refuses it (nothing to refuse
-    once FLAME heads take ARKit presets through the mapping); ARKit keyframes are refused; nod works."""
+def test_flame_takes_arkit_sources_through_the_mapping(tmp_path, monkeypatch):
+    """On a FLAME head, ARKit presets, keyframes, text and Live Link captures become FLAME coefficients through
+    the model's ARKit mapping (the same conversion as assetgen.animation.retarget.for_model); nod needs none."""
     from flame_fixture import write_flame_folder
 
+    from assetgen.animation.retarget import arkit_mapping
+
+    monkeypatch.setenv("ASSETGEN_CACHE", str(tmp_path / "cache"))
     # FLAME's layout: 300 identity columns, then the expressions (fewer columns load with no expressions)
     fx = write_flame_folder(tmp_path, num_shape=300, num_expression=10, subdivisions=2)
     model = load_model(str(fx.model))
     fid = control.model_id(model)
     settings = GenerateSettings(models={fid: model})
-    try:
-        animation.preset("smile", model)
-        refusal = None  # FLAME heads take ARKit presets through the ARKit mapping
-    except ValueError as exc:
-        refusal = str(exc)
-    if refusal is not None:
-        with pytest.raises(RequestError) as info:
-            parse_animate_request(animate_request(model=fid, preset="smile", frames=True), settings)
-        ((field, msg),) = info.value.violations
-        assert field == "preset" and msg == refusal[:500] and "nod" in msg
-    with pytest.raises(RequestError) as info:
-        parse_animate_request(animate_request(model=fid, keyframes=[(0, {"jawOpen": 1})], frames=True), settings)
-    assert info.value.violations[0][0] == "keyframes"
+    mapping = arkit_mapping(model)
+    flame_names = tuple(f"expr{i:03d}" for i in range(10))
+    plan = parse_animate_request(animate_request(model=fid, preset="smile", frames=True), settings)
+    np.testing.assert_allclose(plan.sequence.weights, mapping.convert(animation.preset("smile")).weights)
+    plan = parse_animate_request(animate_request(model=fid, keyframes=[(0, {"jawOpen": 0}), (1, {"jawOpen": 1})],
+                                                 frames=True), settings)
+    assert plan.sequence.channels == flame_names
+    np.testing.assert_allclose(plan.sequence.weights[-1], mapping.coefficients({"jawOpen": 1.0}), atol=1e-12)
+    plan = parse_animate_request(animate_request(model=fid, text="smiles, then nods", frames=True), settings)
+    assert plan.sequence.channels == flame_names and "neck" in plan.sequence.rotations
+    csv = animation.write_livelink_csv(animation.preset("blink", duration=1.5), timecode_fps=60).encode()
+    plan = parse_animate_request(animate_request(model=fid, live_link_csv=csv, frames=True), settings)
+    assert plan.sequence.channels == flame_names
     plan = parse_animate_request(animate_request(model=fid, preset="nod", frames=True), settings)
-    assert "neck" in plan.sequence.rotations
+    assert "neck" in plan.sequence.rotations and plan.sequence.channels == ()
+
+
+def test_text_sequences(client, spec):
+    header, frames = client.animate_frames(text="smiles, then blinks twice and looks left", fps=30)
+    frames = list(frames)
+    seq = animation.sequence_from_text("smiles, then blinks twice and looks left", fps=30).sequence
+    assert header.frames == len(frames) == seq.resample(30).num_frames
+    names = list(header.expression_names)
+    w, rot = seq.at(seq.resample(30).times)
+    got = np.array([list(f.weights) for f in frames])
+    np.testing.assert_allclose(got[:, names.index("mouthSmileLeft")], w[:, seq.channels.index("mouthSmileLeft")],
+                               atol=1e-6)
+    assert "eye_left" in header.joints
+    _, files = client.animate_files(spec_json=spec.to_json(), text="nods twice", export=TINY)
+    assert "head.glb" in files
+    err = _code(lambda: client.animate_frames(text="a car drives by"))
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and "could be animated" in _violations(err)["text"]
+    err = _code(lambda: client.animate_frames(text="smiles for 2000 seconds"))
+    assert "text" in _violations(err)
 
 
 # ----------------------------------------------------------------------- GenerateAsset / Crowd export.animations

@@ -1,13 +1,13 @@
 """The clips an export asks for (preset names, a Live Link Face capture, fps, loop) → validated sequences.
 
 One function for every front door that bakes clips into an asset: the pack CLI (``--animation``,
-``--expression-csv``, ``--fps``, ``--loop``) and the gRPC service (``ExportOptions.animations``,
+``--animation-text``, ``--expression-csv``, ``--fps``, ``--loop``) and the gRPC service (``ExportOptions.animations``,
 ``animation_fps``, ``animation_loop``) both call :func:`build_clips` and hand the result to
 ``generate_head(spec, animations=clips)``, so the same options give byte-identical assets.
 
 Errors are :class:`ClipError` with ``(option, description)`` pairs, ``option`` one of ``"presets"`` (the list as a
 whole: repeated names, clips that do not fit the model), ``"presets[i]"`` (one name), ``"fps"``, ``"loop"`` and
-``"capture"``; each front door maps them to its own flag or field name.
+``"capture"`` and ``"text"``; each front door maps them to its own flag or field name.
 """
 
 from __future__ import annotations
@@ -34,22 +34,28 @@ class ClipError(ValueError):
 
 
 def build_clips(presets: Iterable[str] = (), model: Any = None, *, fps: float | None = None,
-                loop: int | None = None, seed: int = 0, capture: str | Path | None = None) -> list:
-    """The clips, as :class:`~assetgen.animation.Sequence` items in order: one per preset name, then the capture.
+                loop: int | None = None, seed: int = 0, capture: str | Path | None = None,
+                text: str | None = None) -> list:
+    """The clips, as :class:`~assetgen.animation.Sequence` items in order: one per preset name, then the text
+    clip, then the capture.
 
     Args:
         presets: preset names (each at its default duration); repeats are refused.
-        model: the head model (or ``"open"``/``"flame"``): FLAME heads take only the FLAME-usable presets and
-            no capture (ARKit blendshapes).
+        model: the head model (or ``"open"``/``"flame"``): on a loaded FLAME model ARKit weights (presets, text,
+            capture) go through its ARKit mapping (:func:`assetgen.animation.retarget.for_model`); a bare
+            ``"flame"`` takes only the presets without blendshapes.
         fps: frame rate 1..240 (default :data:`DEFAULT_FPS`). loop: play each clip this many times, 1..1000.
         seed: the seed of the random presets (talk, idle).
         capture: a Live Link Face CSV (a path, or its text); the clip is named after the file (``_capture``
             appended when a preset has that name).
+        text: a description of the motion (:func:`assetgen.animation.sequence_from_text`), one clip named
+            ``"text"`` (``"text_clip"`` when a preset has that name); option name ``"text"`` in errors.
 
     Raises :class:`ClipError` listing the bad options; the clips are also checked against ``model`` (nothing
     is baked yet), so a caller can refuse a request before any work.
     """
     from assetgen import animation
+    from assetgen.animation.retarget import for_model
 
     bad: list[tuple[str, str]] = []
     fps_v = DEFAULT_FPS if fps is None else fps
@@ -74,15 +80,20 @@ def build_clips(presets: Iterable[str] = (), model: Any = None, *, fps: float | 
                 clips.append(animation.preset(name, model, fps=fps_v, seed=seed))
             except ValueError as exc:
                 bad.append((f"presets[{i}]", str(exc)))
+        if text is not None:
+            try:
+                said = animation.sequence_from_text(text, model, fps=fps_v, seed=seed).sequence
+                if said.name in {c.name for c in clips}:
+                    said = said.replace(name=f"{said.name}_clip")
+                clips.append(said)
+            except ValueError as exc:
+                bad.append(("text", str(exc)))
         if capture is not None:
-            if animation.target_kind(model) != "arkit":
-                bad.append(("capture", "Live Link Face captures are ARKit blendshapes: open head only until an "
-                                       "ARKit mapping for FLAME exists"))
-            elif isinstance(capture, Path) and not capture.is_file():
+            if isinstance(capture, Path) and not capture.is_file():
                 bad.append(("capture", f"{capture} is not a file"))
             else:
                 try:
-                    take = animation.read_livelink_csv(capture, fps=fps_v)
+                    take = for_model(animation.read_livelink_csv(capture, fps=fps_v), model)
                     if take.name in {c.name for c in clips}:
                         take = take.replace(name=f"{take.name}_capture")
                     clips.append(take)

@@ -237,8 +237,17 @@ def preset_names() -> list[str]:
 
 
 def _mappable(model) -> bool:
-    """A loaded FLAME head model (its ARKit mapping can be fitted), not a bare ``"flame"`` or an asset."""
-    return not isinstance(model, str) and callable(model) and hasattr(model, "regions")
+    """A loaded FLAME head model with expression components (its ARKit mapping can be fitted), not a bare
+    ``"flame"`` or an asset."""
+    return (not isinstance(model, str) and callable(model) and hasattr(model, "regions")
+            and int(getattr(model, "num_expression", 0)) > 0)
+
+
+def _what(model) -> str:
+    if isinstance(model, str):
+        return repr(model)
+    n = getattr(model, "num_expression", None)
+    return f"a model with {n} expression components" if n is not None else type(model).__name__
 
 
 def presets_for(model=None) -> list[str]:
@@ -260,9 +269,9 @@ def preset(name: str, model=None, *, duration: float | None = None, fps: float =
         raise ValueError(f"preset: unknown preset {name!r}; available presets: {', '.join(PRESETS)}")
     kind = target_kind(model)
     if kind == "flame" and not info.flame and not _mappable(model):
-        raise ValueError(f"preset {name!r} uses ARKit blendshapes: it needs the loaded FLAME model (for its ARKit "
-                         f"mapping), not {model if isinstance(model, str) else type(model).__name__!r}; presets "
-                         f"without blendshapes: {', '.join(presets_for('flame'))}")
+        raise ValueError(f"preset {name!r} uses ARKit blendshapes: it needs the loaded FLAME model with expression "
+                         f"components (for its ARKit mapping), not {_what(model)}; presets without blendshapes: "
+                         f"{', '.join(presets_for('flame'))}")
     d = info.default_s if duration is None else duration
     try:
         d = float(d)

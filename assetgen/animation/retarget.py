@@ -39,7 +39,7 @@ from assetgen.animation.sequence import Sequence
 from assetgen.control import ARKIT_52
 
 __all__ = ["ArkitMapping", "BlendSource", "FITTER_VERSION", "arkit_mapping", "fit_mapping", "open_source",
-           "load_mapping", "save_mapping", "clear_memory"]
+           "load_mapping", "save_mapping", "clear_memory", "for_model"]
 
 #: Bump when the correspondence or the fit change (cache keys carry it).
 FITTER_VERSION = 1
@@ -295,6 +295,21 @@ def arkit_mapping(model) -> ArkitMapping | None:
             warnings.warn(f"could not cache the ARKit mapping: {exc}", RuntimeWarning, stacklevel=2)
         _MEMORY[key] = m
         return m
+
+
+def for_model(seq: Sequence, model) -> Sequence:
+    """``seq`` ready for ``model``: unchanged for the open head or when it has no ARKit channels; on a loaded
+    FLAME model with expression components, its ARKit channels become FLAME coefficients through
+    :func:`arkit_mapping`. ``ValueError`` when an ARKit sequence cannot be mapped (a bare ``"flame"``, a FLAME
+    ``HeadAsset`` or a model without expression components)."""
+    from assetgen.animation.to_asset import target_kind
+
+    if seq.kind != "arkit" or target_kind(model) == "arkit":
+        return seq
+    if isinstance(model, str) or not callable(model) or int(getattr(model, "num_expression", 0)) < 1:
+        raise ValueError(f"sequence {seq.name!r}: ARKit weights on a FLAME head need the loaded FLAME model with "
+                         f"expression components (for its ARKit mapping)")
+    return arkit_mapping(model).convert(seq)
 
 
 def clear_memory() -> None:

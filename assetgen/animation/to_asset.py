@@ -85,7 +85,8 @@ def sequence_to_animation(seq: Sequence, model, name: str | None = None) -> Anim
     kind = target_kind(model)
     unknown = [c for c in seq.channels if c not in morphs]
     if unknown:
-        what = ("ARKit channels need the open head (no ARKit mapping for FLAME yet)" if seq.kind == "arkit"
+        what = ("ARKit channels need the open head, or conversion through the FLAME model's ARKit mapping first: "
+                "assetgen.animation.retarget.for_model(seq, model)" if seq.kind == "arkit"
                 and kind == "flame" else f"the model has {len(morphs)} morph targets")
         raise ValueError(f"sequence {seq.name!r}: channels {unknown[:5]}{'…' if len(unknown) > 5 else ''} are not "
                          f"morph targets of this model ({what})")

@@ -9,10 +9,13 @@ Sequence sources (the request's ``sequence`` oneof):
   that name it (:func:`~assetgen.animation.from_keyframes`), sampled at ``fps`` up to the last key.
 * ``live_link_csv``: the bytes of a Live Link Face CSV export (UTF-8), read with
   :func:`~assetgen.animation.read_livelink_csv` and resampled to ``fps``.
-* ``text``: ``UNIMPLEMENTED`` (no text-to-sequence builder exists yet).
+* ``text``: a description of the motion ("smiles, then blinks twice and looks left"), read by
+  :func:`~assetgen.animation.sequence_from_text` (seed 0 for the random gestures) into one clip named ``"text"``;
+  nothing understood is ``INVALID_ARGUMENT`` on ``text`` with the reason.
 
-``fps``: 0 means 30; otherwise 1..240. Keyframes and Live Link captures carry ARKit weights, so they need the open
-head. Cap: :data:`MAX_FRAMES` frames per request (``Limits.max_frames``; beyond: ``RESOURCE_EXHAUSTED``).
+``fps``: 0 means 30; otherwise 1..240. Keyframes, Live Link captures and text carry ARKit weights; on a FLAME
+model they become FLAME expression coefficients through the model's ARKit mapping
+(:func:`assetgen.animation.retarget.for_model`). Cap: :data:`MAX_FRAMES` frames per request (``Limits.max_frames``; beyond: ``RESOURCE_EXHAUSTED``).
 
 Modes: asset (default) builds the head of ``spec_json`` with the sequence as its one clip (exactly
 ``generate_head(spec, animations=[sequence])`` plus the bundle files); frames streams the sequence sampled at
@@ -30,8 +33,10 @@ import numpy as np
 from assetgen import control
 from assetgen.animation import ROTATION_JOINTS, Sequence, from_keyframes, preset, presets_for, read_livelink_csv
 from assetgen.animation.presets import PRESETS
+from assetgen.animation.retarget import for_model
+from assetgen.animation.text import sequence_from_text
 from assetgen.service.requests import (MAX_FRAMES, GenerateSettings, LimitError, ParsedRequest, RequestError,
-                                       Unavailable, _blender, _check_model, _export_options, parsed_needs_fbx)
+                                       _blender, _check_model, _export_options, parsed_needs_fbx)
 
 __all__ = ["DEFAULT_FPS", "MAX_FPS", "MAX_FRAMES", "AnimatePlan", "frame_values", "parse_animate_request"]
 
@@ -148,9 +153,19 @@ def _livelink(data: bytes, fps: float, violations: list) -> Sequence | None:
     return raw.resample(fps)
 
 
+def _text(text: str, model, fps: float, violations: list) -> Sequence | None:
+    try:
+        seq = sequence_from_text(text, model if control.model_id(model) == "open" else "open", fps=fps).sequence
+    except ValueError as exc:
+        violations.append(("text", str(exc)[:1500]))
+        return None
+    _cap("text", seq.duration, fps)
+    return seq
+
+
 def parse_animate_request(req, settings: GenerateSettings) -> AnimatePlan:
     """Validate an ``AnimateRequest``: :class:`RequestError` for bad fields, :class:`LimitError` for the frame
-    cap, :class:`Unavailable` for text sequences."""
+    cap."""
     violations: list[tuple[str, str]] = []
     model = _check_model(req.model, violations, settings)
     frames_mode = req.mode == 2
@@ -186,21 +201,22 @@ def parse_animate_request(req, settings: GenerateSettings) -> AnimatePlan:
     arkit = model is not None and control.model_id(model) == "open"
     if kind is None:
         violations.append(("sequence", "sequence: set one of preset, keyframes, text, live_link_csv"))
-    elif kind in ("keyframes", "live_link_csv") and model is not None and not arkit:
-        violations.append((kind, f"{kind}: ARKit weights need the open head (no ARKit mapping for FLAME yet); use "
-                                 f"presets for FLAME heads: {', '.join(presets_for(model))}"))
-    elif model is not None and kind != "text":
+    elif model is not None:
         if kind == "preset":
             seq = _presets(req.preset, model, fps, violations)
         elif kind == "keyframes":
             seq = _keyframes(req.keyframes.keys, fps, violations)
+        elif kind == "text":
+            seq = _text(req.text, model, fps, violations)
         else:
             seq = _livelink(req.live_link_csv, fps, violations)
+        if seq is not None and not arkit:
+            try:
+                seq = for_model(seq, model)
+            except ValueError as exc:
+                violations.append((kind, f"{kind}: {exc}"))
     if violations:
         raise RequestError(violations)
-    if kind == "text":
-        raise Unavailable("text: text-to-sequence is not available yet (no text → animation builder exists); "
-                          "send a preset, keyframes or live_link_csv")
     if limit and not frames_mode:
         raise LimitError(limit)
     parsed = None
