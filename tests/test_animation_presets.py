@@ -121,3 +121,13 @@ def test_attach_animations(open_model):
         attach_animations(out, [preset("blink", open_model)])
     assert [a.name for a in attach_animations(out, [preset("smile", open_model)], replace=True).animations] == [
         "smile"]
+
+
+def test_flame_without_expression_components(tmp_path):
+    fx = write_flame_folder(tmp_path, num_shape=6, num_expression=2, seed=1)
+    model = assetgen.heads.load(fx.folder, shape_space_dim=8)  # every column is identity: no expressions
+    assert model.num_expression == 0
+    assert presets_for(model) == ["look_around", "nod", "shake"]
+    assert preset("nod", model).channels == () and "neck" in preset("nod", model).rotations
+    with pytest.raises(ValueError, match="with expression components"):
+        preset("smile", model)
