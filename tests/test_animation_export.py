@@ -15,7 +15,7 @@ from test_fbx import needs_blender
 from test_gltf import Glb, validate, validator_missing
 
 import assetgen.heads
-from assetgen.animation import attach_animations, preset, read_livelink_csv
+from assetgen.animation import attach_animations, from_keyframes, preset, read_livelink_csv, sequence_from_text
 from assetgen.asset import build_head_asset
 from exporters.cli import main
 from exporters.fbx import blender_inspect
@@ -35,7 +35,10 @@ def model():
 def sequences(model):
     seqs = [preset(n, model, fps=FPS, seed=3) for n in CLIPS]
     seqs[2] = seqs[2].blend(seqs[0], offset=0.6, name="talk")  # a blink layered over talking
-    return seqs + [read_livelink_csv(SAMPLE, fps=FPS)]
+    keys = from_keyframes({"jawOpen": [(0, 0), (0.4, 0.8, "ease_out"), (1.0, 0)]},
+                          {"jaw": [(0, (0, 0, 0)), (0.4, (0.2, 0, 0), "ease_out"), (1.0, (0, 0, 0))]}, fps=FPS)
+    said = sequence_from_text("smiles, then winks left and looks up", model, fps=FPS, use_encoder=False).sequence
+    return seqs + [keys, said, read_livelink_csv(SAMPLE, fps=FPS)]
 
 
 @pytest.fixture(scope="module")

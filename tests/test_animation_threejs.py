@@ -16,7 +16,7 @@ from scipy.spatial.transform import Rotation, Slerp
 from test_threejs import CHROMIUM_FLAGS, _Server, chromium, tools_missing
 
 import assetgen.heads
-from assetgen.animation import attach_animations, preset
+from assetgen.animation import attach_animations, preset, sequence_from_text
 from assetgen.asset import build_head_asset
 from exporters.gltf import export_glb
 
@@ -31,7 +31,8 @@ def run(tmp_path_factory):
     require_tool(tools_missing())
     model = assetgen.heads.load("open")
     talk = preset("talk", model, duration=2.5, seed=4).blend(preset("blink", model), offset=0.2, name="talk")
-    clips = [preset("smile", model), talk, preset("look_around", model), preset("nod", model)]
+    said = sequence_from_text("winks right, then shakes his head twice", model, use_encoder=False).sequence
+    clips = [preset("smile", model), talk, preset("look_around", model), preset("nod", model), said]
     asset = attach_animations(build_head_asset(model, None, make_textures(64), lods=2, provenance={}), clips)
     shot = tmp_path_factory.mktemp("anim-threejs") / "shot.png"
     with _Server(export_glb(asset)) as server, tempfile.TemporaryDirectory(prefix="assetgen-chromium-") as profile:
