@@ -1,10 +1,12 @@
 """Run the assetgen gRPC server: ``python server.py [--host 127.0.0.1] [--port 50051] [--max-concurrency N]
 [--device auto|cpu|cuda] [--auth-token-file F] [--tls-cert C --tls-key K] [--flame PATH ...] [--grace S]
-[--crowd-parallelism N]``.
+[--crowd-parallelism N] [--batch-textures auto|on|off] [--batch-window-ms MS] [--max-batch N]``.
 
 Serves ``assetgen.v1.AssetGenerator`` (DescribeModels, GenerateAsset, GenerateCrowd, RenderPortrait, Animate),
 ``grpc.health.v1.Health`` and server reflection. SIGTERM/SIGINT stop it gracefully: health turns NOT_SERVING, new
-calls are refused and in-flight calls get ``--grace`` seconds to finish.
+calls are refused and in-flight calls get ``--grace`` seconds to finish. With ``--batch-textures`` on (the default
+on CUDA) concurrent heads make their textures in shared GPU batches: the batcher collects for ``--batch-window-ms``
+(default 5) and at most ``--max-batch`` heads (default 32); see :mod:`assetgen.service.batching`.
 """
 
 from __future__ import annotations
@@ -39,7 +41,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--crowd-parallelism", type=int, default=None, metavar="N",
                    help="heads one GenerateCrowd call builds at once (default: --max-concurrency, at most the CPU "
                         "cores; 1: one after another)")
+    p.add_argument("--batch-textures", choices=("auto", "on", "off"), default="auto",
+                   help="make concurrent requests' textures in shared batches (auto: on for CUDA, off for CPU)")
+    p.add_argument("--batch-window-ms", type=float, default=5.0, metavar="MS",
+                   help="how long a texture batch waits for more requests after its first (default 5 ms)")
+    p.add_argument("--max-batch", type=int, default=32, metavar="N", help="most heads per texture batch (default 32)")
     return p.parse_args(argv)
+
+
+def batching_note(service, settings) -> str:
+    if service.batcher is None:
+        return ", texture batching off"
+    return f", texture batches of ≤ {settings.max_batch} over {settings.batch_window_ms:g} ms"
 
 
 async def serve(args: argparse.Namespace) -> None:
@@ -51,11 +64,14 @@ async def serve(args: argparse.Namespace) -> None:
     settings = ServerSettings(max_concurrency=args.max_concurrency, device=args.device, grace_s=args.grace,
                               auth_token=token, tls_cert=args.tls_cert, tls_key=args.tls_key,
                               flame_models=tuple(args.flame), blender=args.blender,
-                              max_request_bytes=args.max_request_bytes, crowd_parallelism=args.crowd_parallelism)
+                              max_request_bytes=args.max_request_bytes, crowd_parallelism=args.crowd_parallelism,
+                              batch_textures={"auto": None, "on": True, "off": False}[args.batch_textures],
+                              batch_window_ms=args.batch_window_ms, max_batch=args.max_batch)
     server, port = await create_server(args.host, args.port, settings)
     print(f"[server] assetgen.v1.AssetGenerator on {args.host}:{port} (device "
           f"{server.assetgen_service.device}, max concurrency {settings.max_concurrency}, crowd parallelism "
           f"{server.assetgen_service.crowd_parallelism}"
+          f"{batching_note(server.assetgen_service, settings)}"
           f"{', bearer auth' if token else ''}{', TLS' if args.tls_cert else ''}"
           f"{', models ' + ', '.join(['open', *server.assetgen_service.generate.models]) if args.flame else ''})",
           flush=True)

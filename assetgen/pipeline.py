@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 
@@ -26,6 +26,9 @@ __all__ = ["MAX_TEXTURE_SIZE", "GeneratedHead", "HeadSurface", "PipelineOptions"
 
 MAX_TEXTURE_SIZE = 2048
 """Largest texture size (texels a side) the pipeline produces; sizes must be powers of two."""
+
+TextureFn = Callable[..., TextureSet]
+"""Makes one head's texture set, called like :func:`~assetgen.textures.generate_textures`."""
 
 _MODELS: dict[str, heads.HeadModel] = {}
 _MODELS_LOCK = threading.Lock()
@@ -131,8 +134,14 @@ class HeadSurface:
 
 
 def head_surface(spec: HeadSpec, *, model: heads.HeadModel | None = None, texture_size: int = 1024,
-                 device: str = "cpu") -> HeadSurface:
-    """Resolve ``spec`` and build its posed mesh and texture set (the first half of :func:`generate_head`)."""
+                 device: str = "cpu", texture_fn: TextureFn | None = None) -> HeadSurface:
+    """Resolve ``spec`` and build its posed mesh and texture set (the first half of :func:`generate_head`).
+
+    ``texture_fn``: what makes the texture set, called as :func:`~assetgen.textures.generate_textures`
+    (``texture_fn(model, controls=…, seed=…, size=…, shape=…)``); ``None`` is ``generate_textures``. The
+    server passes a :class:`assetgen.service.batching.TextureBatcher`'s, which makes the same maps in a batch
+    with concurrent requests.
+    """
     if not isinstance(spec, HeadSpec):
         raise ValueError(f"spec: expected a HeadSpec, got {type(spec).__name__}")
     if model is None:
@@ -145,22 +154,25 @@ def head_surface(spec: HeadSpec, *, model: heads.HeadModel | None = None, textur
     with torch.no_grad():
         out = model(**inputs.forward_kwargs())
     controls = {k: float(v) for k, v in inputs.texture.items()}
-    textures = generate_textures(model, controls=controls, seed=int(inputs.texture_seed), size=texture_size,
-                                 shape=inputs.shape)
+    make_textures = generate_textures if texture_fn is None else texture_fn
+    textures = make_textures(model, controls=controls, seed=int(inputs.texture_seed), size=texture_size,
+                             shape=inputs.shape)
     return HeadSurface(model=model, inputs=inputs, vertices=out.vertices[0].detach().cpu(), textures=textures)
 
 
 def generate_head(spec: HeadSpec, *, model: heads.HeadModel | None = None,
-                  options: PipelineOptions = PipelineOptions(), animations: Sequence[Any] = ()) -> GeneratedHead:
+                  options: PipelineOptions = PipelineOptions(), animations: Sequence[Any] = (),
+                  texture_fn: TextureFn | None = None) -> GeneratedHead:
     """Build one head from its spec.
 
     ``model`` must be the spec's model (``spec.model`` is checked against it); ``None`` loads the built-in
     open head for ``"open"`` specs. ``animations``: clips for the asset, :class:`assetgen.animation.Sequence`
     or :class:`assetgen.asset.Animation` items (see :func:`assetgen.animation.attach_animations`); on a FLAME
     model, ARKit sequences go through its ARKit mapping (recorded in the provenance). Raises
-    ``ValueError`` naming the field for anything inconsistent.
+    ``ValueError`` naming the field for anything inconsistent. ``texture_fn``: see :func:`head_surface`.
     """
-    surface = head_surface(spec, model=model, texture_size=options.texture_size, device=options.device)
+    surface = head_surface(spec, model=model, texture_size=options.texture_size, device=options.device,
+                           texture_fn=texture_fn)
     model, textures = surface.model, surface.textures
     provenance = provenance_of(spec, model, textures, options)
     if animations:

@@ -2,11 +2,18 @@
 
 ``python benchmarks/bench_service.py [--clients 1 8 32] [--requests 16] [--kind mesh full] [--device cpu]``
 ``python benchmarks/bench_service.py --crowd 8 --crowd-parallelism 1 2 --repeat 3 --kind mesh full --clients``
+``python benchmarks/bench_service.py --device cuda --batch off on --batch-window-ms 5 --max-batch 32 --clients 1 8 32``
 
 Per (kind, clients): requests/s, p50 and p99 latency of GenerateAsset, errors by status code, and the p99 of
 ``grpc.health.v1.Health/Check`` sent every 20 ms while loaded. ``mesh``: 64-texel textures, one LOD, no preview
 (the service overhead plus the mesh); ``full``: the default asset (1024 textures, 3 LODs, 512 preview). The
 server's ``--max-concurrency`` is raised to the client count, so nothing is refused.
+
+``--batch off on``: one server per value (``auto``: on for CUDA, off for CPU), each run on each; with batching on
+(``--batch-window-ms``, ``--max-batch``) concurrent requests make their textures in shared batches
+(:mod:`assetgen.service.batching`), and each row also reports the texture batches the run formed (count and mean
+size). ``--workers`` defaults to the client count when batching is on (a request only joins a batch while a
+thread runs it).
 
 ``--crowd N``: per (kind, crowd parallelism), GenerateCrowd calls of N heads from one client (after a warm-up
 crowd): heads/s, seconds to the first head, and the health p99 while it runs; ``--repeat`` rounds alternate
@@ -43,6 +50,15 @@ def _pct(values: list[float], q: float) -> float:
         return float("nan")
     values = sorted(values)
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def _batch_delta(service, before: dict) -> dict:
+    after = service.batching_stats()
+    if not after:
+        return {"batches": 0, "mean_batch": 0.0, "max_batch": 0}
+    batches = after["batches"] - before.get("batches", 0)
+    heads = after["heads"] - before.get("heads", 0)
+    return {"batches": batches, "mean_batch": heads / batches if batches else 0.0, "max_batch": after["max_batch"]}
 
 
 def run(target: str, kind: str, clients: int, requests: int) -> dict:
@@ -174,6 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--crowd-parallelism", type=int, nargs="+", default=[1, 2],
                    help="crowd parallelism values to compare (default 1 2)")
     p.add_argument("--repeat", type=int, default=3, help="crowd runs per (kind, parallelism), alternated")
+    p.add_argument("--batch", nargs="+", choices=("auto", "on", "off"), default=["auto"],
+                   help="texture batching of the GenerateAsset runs; several values: one server each (default auto)")
+    p.add_argument("--batch-window-ms", type=float, default=5.0, help="batching window (default 5 ms)")
+    p.add_argument("--max-batch", type=int, default=32, help="most heads per texture batch (default 32)")
     args = p.parse_args(argv)
     import os
 
@@ -188,18 +208,32 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             args.json.write_text(json.dumps(rows, indent=2) + "\n")
         return 0
-    settings = ServerSettings(max_concurrency=max(args.clients), device=args.device, workers=workers)
-    server, target = _start(loop, settings)
-    print(f"[bench_service] {machine(server.assetgen_service.device)}; server workers {settings.workers}")
-    run(target, "mesh", 1, 2)  # warm-up: models loaded, caches filled
-    for kind in args.kind:
-        for clients in args.clients:
-            row = run(target, kind, clients, max(args.requests, clients))
-            rows.append(row)
-            print(f"  {kind:4s} clients {clients:2d}: {row['req_per_s']:6.2f} req/s  p50 {row['p50_s']:6.3f} s  "
-                  f"p99 {row['p99_s']:6.3f} s  errors {row['errors'] or 0}  health p99 "
-                  f"{row['health_p99_ms']:.1f} ms ({row['health_checks']} checks)", flush=True)
-    asyncio.run_coroutine_threadsafe(stop_server(server, 1.0), loop).result(60)
+    for batch in args.batch:
+        batch_textures = {"auto": None, "on": True, "off": False}[batch]
+        on = batch_textures if batch_textures is not None else args.device == "cuda"
+        settings = ServerSettings(max_concurrency=max(args.clients), device=args.device,
+                                  workers=max(workers, max(args.clients)) if on and not args.workers else workers,
+                                  batch_textures=batch_textures, batch_window_ms=args.batch_window_ms,
+                                  max_batch=args.max_batch)
+        server, target = _start(loop, settings)
+        service = server.assetgen_service
+        note = f"on (window {args.batch_window_ms:g} ms, max {args.max_batch})" if service.batcher else "off"
+        print(f"[bench_service] {machine(service.device)}; server workers {settings.workers}; texture batching "
+              f"{note}", flush=True)
+        run(target, "mesh", 1, 2)  # warm-up: models loaded, caches filled
+        if "full" in args.kind:
+            run(target, "full", 1, 1)
+        for kind in args.kind:
+            for clients in args.clients:
+                before = service.batching_stats()
+                row = run(target, kind, clients, max(args.requests, clients))
+                row.update(batching="on" if service.batcher else "off", **_batch_delta(service, before))
+                rows.append(row)
+                print(f"  {kind:4s} clients {clients:2d} batching {row['batching']:3s}: {row['req_per_s']:6.2f} req/s  "
+                      f"p50 {row['p50_s']:6.3f} s  p99 {row['p99_s']:6.3f} s  errors {row['errors'] or 0}  health p99 "
+                      f"{row['health_p99_ms']:.1f} ms ({row['health_checks']} checks)  texture batches "
+                      f"{row['batches']} (mean {row['mean_batch']:.1f}, max {row['max_batch']})", flush=True)
+        asyncio.run_coroutine_threadsafe(stop_server(server, 1.0), loop).result(60)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
     return 0

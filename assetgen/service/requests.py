@@ -381,11 +381,12 @@ def parsed_needs_fbx(bundle: BundleOptions) -> bool:
     return bundle.format in ("fbx", "both")
 
 
-def build_bundle(parsed: ParsedRequest, cancel=None) -> Bundle:
+def build_bundle(parsed: ParsedRequest, cancel=None, batcher=None) -> Bundle:
     """Generate the head and its bundle files (the same bytes as ``exporters.bundle.write_bundle``).
 
     ``cancel`` (a ``threading.Event``) is checked between the stages (head, files, FBX): once set, the work
-    stops with :class:`Cancelled`.
+    stops with :class:`Cancelled`. ``batcher``: a :class:`assetgen.service.batching.TextureBatcher` that makes
+    the head's textures in a batch with concurrent requests (the same maps; ``None``: alone).
     """
     from assetgen.pipeline import load_model
 
@@ -394,7 +395,8 @@ def build_bundle(parsed: ParsedRequest, cancel=None) -> Bundle:
         model = load_model("open") if parsed.spec.model == "open" else None
     check_cancel(cancel)
     try:
-        head = generate_head(parsed.spec, model=model, options=parsed.pipeline, animations=parsed.animations)
+        head = generate_head(parsed.spec, model=model, options=parsed.pipeline, animations=parsed.animations,
+                             texture_fn=None if batcher is None else batcher.texture_fn(cancel))
     except ValueError as exc:
         raise RequestError([(_field_of(exc, "spec"), str(exc))]) from None
     check_cancel(cancel)

@@ -14,6 +14,10 @@ ends early (client cancel: ``CANCELLED``; deadline: ``DEADLINE_EXCEEDED``) the w
 stage boundary (between pipeline stages, between crowd heads, between portrait cameras, between animation
 frames). TLS: ``ServerSettings.tls_cert`` / ``tls_key``.
 GenerateCrowd builds several heads at once (``ServerSettings.crowd_parallelism``) and streams each as it finishes.
+Batching (``ServerSettings.batch_textures``; on by default on CUDA only): concurrent heads (GenerateAsset,
+GenerateCrowd, Animate) make their textures in shared batches through a
+:class:`~assetgen.service.batching.TextureBatcher` (collect for ``batch_window_ms``, at most ``max_batch``), the
+same maps as alone; ``AssetGeneratorService.batching_stats()`` counts the batches. The batcher stops with the server.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from assetgen.control.text import MAX_PROMPT_CHARS
 from assetgen.pipeline import MAX_TEXTURE_SIZE, load_model
 from assetgen.animation import presets_for
 from assetgen.service import protos
+from assetgen.service.batching import DEFAULT_MAX_BATCH, DEFAULT_WINDOW_MS, TextureBatcher
 from assetgen.service.animate import MAX_FRAMES, frame_values, parse_animate_request
 from assetgen.service.crowds import MAX_CROWD_SIZE, crowd_request, parse_crowd_request
 from assetgen.service.portraits import MAX_PORTRAIT_SIZE, parse_portrait_request, render_portraits
@@ -76,6 +81,10 @@ class ServerSettings:
         blender: Blender executable for FBX (``None``: ``exporters.fbx.find_blender``'s search).
         crowd_parallelism: heads one GenerateCrowd call builds at once (``None``: :func:`crowd_parallelism`'s
             default, the pool's threads capped at the CPU cores; 1 builds them one after another).
+        batch_textures: make concurrent heads' textures in shared batches (``None``: on for CUDA, off for CPU,
+            where batching buys nothing).
+        batch_window_ms: how long a batch waits for more heads after its first (milliseconds).
+        max_batch: most heads per texture batch.
     """
 
     max_concurrency: int = 4
@@ -90,6 +99,9 @@ class ServerSettings:
     flame_models: tuple[str | Path, ...] = ()
     blender: str | None = None
     crowd_parallelism: int | None = None
+    batch_textures: bool | None = None
+    batch_window_ms: float = DEFAULT_WINDOW_MS
+    max_batch: int = DEFAULT_MAX_BATCH
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -102,6 +114,10 @@ class ServerSettings:
             raise ValueError(f"device: expected auto, cpu or cuda, got {self.device!r}")
         if self.crowd_parallelism is not None and self.crowd_parallelism < 1:
             raise ValueError(f"crowd_parallelism: expected ≥ 1, got {self.crowd_parallelism}")
+        if not (isinstance(self.batch_window_ms, (int, float)) and 0 <= self.batch_window_ms <= 10_000):
+            raise ValueError(f"batch_window_ms: expected milliseconds in [0, 10000], got {self.batch_window_ms!r}")
+        if isinstance(self.max_batch, bool) or not isinstance(self.max_batch, int) or self.max_batch < 1:
+            raise ValueError(f"max_batch: expected an integer ≥ 1, got {self.max_batch!r}")
         if self.auth_token is not None and not self.auth_token.strip():
             raise ValueError("auth_token: the token is empty")
 
@@ -137,7 +153,7 @@ def bad_request_status(violations: list[tuple[str, str]]) -> grpc.Status:
 class AssetGeneratorService(pb2_grpc.AssetGeneratorServicer):
     """The servicer; ``active`` counts streams in flight (GenerateAsset, GenerateCrowd, RenderPortrait, Animate);
     ``stats`` counts finished work units (``"heads"``, ``"crowd_heads"``, ``"portraits"``, ``"animated_heads"``,
-    ``"animate_frames"``, ``"cancelled"``)."""
+    ``"animate_frames"``, ``"cancelled"``); ``batcher`` is the :class:`TextureBatcher` (``None``: not batching)."""
 
     def __init__(self, settings: ServerSettings, executor: ThreadPoolExecutor):
         self.settings = settings
@@ -150,9 +166,20 @@ class AssetGeneratorService(pb2_grpc.AssetGeneratorServicer):
                                          chunk_bytes=CHUNK_BYTES, blender=settings.blender, models=models)
         self.executor = executor
         self.crowd_parallelism = crowd_parallelism(settings)
+        batch = settings.batch_textures if settings.batch_textures is not None else self.device == "cuda"
+        self.batcher = TextureBatcher(settings.batch_window_ms, settings.max_batch) if batch else None
         self.active = 0
         self.stats: collections.Counter = collections.Counter()
         self._describe: Any = None
+
+    def batching_stats(self) -> dict[str, Any]:
+        """The batcher's counters (:meth:`TextureBatcher.stats`), ``{}`` when not batching."""
+        return {} if self.batcher is None else self.batcher.stats()
+
+    def close(self) -> None:
+        """Stop the batcher (what was submitted still runs); the server calls this on shutdown."""
+        if self.batcher is not None:
+            self.batcher.close()
 
     async def _run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
@@ -258,7 +285,7 @@ class AssetGeneratorService(pb2_grpc.AssetGeneratorServicer):
 
     # ----------------------------------------------------------------------------------------- generate
     def _generate_sync(self, request, cancel):
-        bundle = build_bundle(parse_generate_request(request, self.generate), cancel)
+        bundle = build_bundle(parse_generate_request(request, self.generate), cancel, self.batcher)
         self.stats["heads"] += 1
         return bundle
 
@@ -274,7 +301,7 @@ class AssetGeneratorService(pb2_grpc.AssetGeneratorServicer):
     # ------------------------------------------------------------------------------------------- crowd
     def _crowd_head_sync(self, plan, i, cancel):
         check_cancel(cancel)
-        bundle = build_bundle(crowd_request(plan, i), cancel)
+        bundle = build_bundle(crowd_request(plan, i), cancel, self.batcher)
         self.stats["crowd_heads"] += 1
         return bundle
 
@@ -335,7 +362,7 @@ class AssetGeneratorService(pb2_grpc.AssetGeneratorServicer):
         check_cancel(cancel)
         if plan.frames_mode:
             return plan, frame_values(plan)
-        bundle = build_bundle(plan.parsed, cancel)
+        bundle = build_bundle(plan.parsed, cancel, self.batcher)
         self.stats["animated_heads"] += 1
         return plan, bundle
 
@@ -501,3 +528,6 @@ async def stop_server(server: grpc.aio.Server, grace_s: float = 10.0) -> None:
     executor = getattr(server, "assetgen_executor", None)
     if executor is not None:
         executor.shutdown(wait=False, cancel_futures=True)
+    service = getattr(server, "assetgen_service", None)
+    if service is not None:
+        await asyncio.get_running_loop().run_in_executor(None, service.close)

@@ -153,7 +153,9 @@ def generate_texture_batch(model, controls_list: Sequence[dict[str, Any] | None]
     """``B`` texture sets at once (``B = len(seeds)``), as device tensors: the GPU throughput path.
 
     ``controls_list`` and ``seeds`` have one entry per set; ``shapes`` is ``None`` (neutral heads) or ``B``
-    identity vectors ``[S]`` (or a ``[B, S]`` tensor).
+    identity vectors ``[S]`` (or a ``[B, S]`` tensor). On the CPU each set is byte-identical to the same head's
+    :func:`generate_textures` whatever else is in the batch (the identity meshes are computed one head at a time
+    there); on CUDA the batched identity forward may round differently (a few codes in a few texels).
     """
     if len(controls_list) != len(seeds) or len(seeds) == 0:
         raise ValueError(f"controls_list and seeds: expected the same non-zero length, got {len(controls_list)} "
@@ -173,7 +175,12 @@ def generate_texture_batch(model, controls_list: Sequence[dict[str, Any] | None]
             if shp.ndim != 2 or shp.shape[0] != b:
                 raise ValueError(f"shapes: expected {b} identity vectors of length {model.num_shape}, "
                                  f"got {tuple(shp.shape)}")
-            verts = model(shape=shp.to(dev, model.dtype)).vertices.detach().float()
+            shp = shp.to(dev, model.dtype)
+            if dev.type == "cpu":  # one forward per head: a batched forward rounds differently from batch 1
+                # (other BLAS kernels), and on the CPU a head's maps must not depend on the batch it is made in
+                verts = torch.cat([model(shape=shp[i:i + 1]).vertices for i in range(b)]).detach().float()
+            else:
+                verts = model(shape=shp).vertices.detach().float()
             verts = _check_vertices(model, verts)
             frames = surface_frames(model, verts, layout.bake)
             ao = layout.bake.sample(vertex_ambient_occlusion(model, verts)[..., None]).reshape(b, -1).clamp(0, 1)
