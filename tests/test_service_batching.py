@@ -230,3 +230,25 @@ def test_texture_batch_on_cuda_stays_close_to_alone():
             assert diff.max() <= 16 and diff.mean() < 0.05, (name, diff.max(), diff.mean())
         disp = np.abs(got.displacement.astype(np.int32) - ref.displacement.astype(np.int32))
         assert disp.max() <= 64
+
+
+def test_server_deadline_drops_the_waiting_submission():
+    """A call whose deadline passes while its head waits for a batch ends DEADLINE_EXCEEDED; its submission is
+    dropped (nothing is generated for it) and the batcher keeps serving."""
+    srv = RunningServer(ServerSettings(max_concurrency=2, workers=2, device="cpu", batch_textures=True,
+                                       batch_window_ms=8000, max_batch=8))
+    try:
+        with grpc.insecure_channel(srv.target) as ch:
+            stub = pb2_grpc.AssetGeneratorStub(ch)
+            with pytest.raises(grpc.RpcError) as info:
+                list(stub.GenerateAsset(pb2.GenerateAssetRequest(seed=3, export=pb2.ExportOptions(**TINY)),
+                                        timeout=3.0))
+            assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+            deadline = time.monotonic() + 30
+            while srv.service.batching_stats()["dropped"] < 1 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            stats = srv.service.batching_stats()
+            assert stats["submitted"] == 1 and stats["cancelled"] == 1 and stats["dropped"] == 1, stats
+            assert stats["heads"] == 0 and srv.service.batcher.running
+    finally:
+        srv.close()
