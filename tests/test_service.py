@@ -159,11 +159,14 @@ def test_every_bad_export_field_is_reported(stub):
     assert {"export.texture_size", "export.lods", "export.preview_size"} <= set(_violations(info.value))
 
 
-def test_text_animation_is_unimplemented_with_reason(stub):
+def test_text_animation_streams_frames(stub):
     req = pb2.AnimateRequest(text="smile then blink", mode=pb2.ANIMATE_MODE_FRAMES)
+    chunks = list(stub.Animate(req, timeout=60))
+    assert chunks[0].WhichOneof("payload") == "header" and chunks[0].header.frames == len(chunks) - 1 > 10
+    req = pb2.AnimateRequest(text="the weather is nice", mode=pb2.ANIMATE_MODE_FRAMES)
     with pytest.raises(grpc.RpcError) as info:
-        list(stub.Animate(req, timeout=10))
-    assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED and "text-to-sequence" in info.value.details()
+        list(stub.Animate(req, timeout=60))
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "text" in info.value.details()
 
 
 def test_health_and_reflection(channel):
