@@ -61,6 +61,23 @@ def _batch_delta(service, before: dict) -> dict:
     return {"batches": batches, "mean_batch": heads / batches if batches else 0.0, "max_batch": after["max_batch"]}
 
 
+def _health_probe(target: str, latencies: list, stop: threading.Event) -> threading.Thread:
+    """A started thread that checks health every 20 ms until ``stop``, appending each latency (s)."""
+
+    def probe():
+        with grpc.insecure_channel(target) as ch:
+            stub = health_pb2_grpc.HealthStub(ch)
+            while not stop.is_set():
+                t0 = time.perf_counter()
+                stub.Check(health_pb2.HealthCheckRequest(), timeout=10)
+                latencies.append(time.perf_counter() - t0)
+                time.sleep(0.02)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    return thread
+
+
 def run(target: str, kind: str, clients: int, requests: int) -> dict:
     lat, errors, lock = [], {}, threading.Lock()
     health_lat, stop = [], threading.Event()
@@ -84,17 +101,7 @@ def run(target: str, kind: str, clients: int, requests: int) -> dict:
                     with lock:
                         errors[exc.code().name] = errors.get(exc.code().name, 0) + 1
 
-    def health():
-        with grpc.insecure_channel(target) as ch:
-            stub = health_pb2_grpc.HealthStub(ch)
-            while not stop.is_set():
-                t0 = time.perf_counter()
-                stub.Check(health_pb2.HealthCheckRequest(), timeout=10)
-                health_lat.append(time.perf_counter() - t0)
-                time.sleep(0.02)
-
-    h = threading.Thread(target=health, daemon=True)
-    h.start()
+    h = _health_probe(target, health_lat, stop)
     t0 = time.perf_counter()
     threads = [threading.Thread(target=worker) for _ in range(clients)]
     for t in threads:
@@ -113,17 +120,7 @@ def run_crowd(target: str, kind: str, count: int, seed: int = 1000) -> dict:
     """One GenerateCrowd call of ``count`` heads: heads/s, time to the first head, health p99 meanwhile."""
     health_lat, stop = [], threading.Event()
 
-    def health():
-        with grpc.insecure_channel(target) as ch:
-            stub = health_pb2_grpc.HealthStub(ch)
-            while not stop.is_set():
-                t0 = time.perf_counter()
-                stub.Check(health_pb2.HealthCheckRequest(), timeout=10)
-                health_lat.append(time.perf_counter() - t0)
-                time.sleep(0.02)
-
-    h = threading.Thread(target=health, daemon=True)
-    h.start()
+    h = _health_probe(target, health_lat, stop)
     heads, first, order = set(), None, []
     with grpc.insecure_channel(target) as ch:
         stub = pb2_grpc.AssetGeneratorStub(ch)
