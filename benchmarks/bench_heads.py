@@ -3,8 +3,10 @@
     python benchmarks/bench_heads.py --device cpu --threads 2 --batches 1,64,1024
     python benchmarks/bench_heads.py --device cuda --batches 1,1024,16384
 
-Prints one line per (model, batch): meshes/s (median of ``--repeats`` timed runs after warm-up), and for
-FLAME the ratio to smplx measured in the same run. fp32, no grad, all pose inputs given (global, neck,
+Prints one line per (model, batch): meshes/s (median of ``--repeats`` timed samples after warm-up), and for
+FLAME the ratio to smplx measured in the same run. The samples of ours and smplx (and, on CUDA, the graph
+replay) are interleaved — ours, smplx, smplx, ours, … — so both see the same state of a shared machine; the
+spread printed is the range of the per-pair ratios. fp32, no grad, all pose inputs given (global, neck,
 jaw, both eyes) plus shape and expression. The FLAME-format model is the test fixture
 (``tests/flame_fixture.py``, FLAME 2020 layout, 300 shape + 100 expression components); the real FLAME file
 cannot be downloaded here. ``--json FILE`` also writes the figures.
@@ -19,6 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
+from importlib.metadata import version
 from pathlib import Path
 
 import torch
@@ -33,26 +36,45 @@ from flame_fixture import write_flame_folder  # noqa: E402
 from common import machine  # noqa: E402
 
 
-def timed(fn, device: str, repeats: int, min_time: float = 0.2) -> float:
-    """Median seconds per call of ``fn`` (each sample loops until ``min_time`` has passed)."""
-    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+def _calibrate(fn, sync, min_time: float) -> int:
+    """Calls per sample so that one sample lasts about ``min_time`` (after 3 warm-up calls)."""
     for _ in range(3):
         fn()
     sync()
     start = time.perf_counter()
     fn()
     sync()
-    once = max(time.perf_counter() - start, 1e-6)
-    inner = max(1, int(min_time / once))
-    samples = []
-    for _ in range(repeats):
-        sync()
-        start = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        sync()
-        samples.append((time.perf_counter() - start) / inner)
-    return statistics.median(samples)
+    return max(1, int(min_time / max(time.perf_counter() - start, 1e-6)))
+
+
+def _sample(fn, sync, inner: int) -> float:
+    sync()
+    start = time.perf_counter()
+    for _ in range(inner):
+        fn()
+    sync()
+    return (time.perf_counter() - start) / inner
+
+
+def timed(fn, device: str, repeats: int, min_time: float = 0.2) -> float:
+    """Median seconds per call of ``fn`` (each sample loops until ``min_time`` has passed)."""
+    return statistics.median(timed_samples([fn], device, repeats, min_time)[0])
+
+
+def timed_samples(fns: list, device: str, repeats: int, min_time: float = 0.2) -> list[list[float]]:
+    """``repeats`` samples (seconds per call) of each function, interleaved.
+
+    Round ``r`` times the functions in order, then in reverse order (ABBA…), so a slow phase of a shared
+    machine hits all of them alike instead of whichever happened to run then.
+    """
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    inner = [_calibrate(fn, sync, min_time) for fn in fns]
+    samples: list[list[float]] = [[] for _ in fns]
+    for r in range(repeats):
+        order = range(len(fns)) if r % 2 == 0 else reversed(range(len(fns)))
+        for i in order:
+            samples[i].append(_sample(fns[i], sync, inner[i]))
+    return samples
 
 
 def inputs(model, batch: int, device: str, seed: int = 0) -> dict[str, torch.Tensor]:
@@ -99,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         # Same work on both sides: vertices, joints and 68 landmarks (51 static + 17 yaw-dependent contour).
         ref = smplx.FLAMELayer(model_path=str(ref_dir), num_betas=ours.num_shape, use_face_contour=True,
                                num_expression_coeffs=ours.num_expression).to(args.device).eval()
-        print(f"# machine: {machine(args.device)}; torch {torch.__version__}; smplx FLAMELayer 0.1.28")
+        print(f"# machine: {machine(args.device)}; smplx FLAMELayer {version('smplx')}")
+        print(f"# command: {' '.join(sys.argv)}")
         print(f"# FLAME-format fixture: {ours.num_vertices} vertices, {ours.num_shape} shape + "
               f"{ours.num_expression} expression, fp32, no grad")
         for batch in batches:
@@ -110,17 +133,23 @@ def main(argv: list[str] | None = None) -> int:
                               leye_pose=rot(x["eye_pose"][:, 0]), reye_pose=rot(x["eye_pose"][:, 1]),
                               transl=x["translation"])
             err = (ours(**x).vertices - ref(**ref_kwargs).vertices).abs().max().item()
-            t_ref = timed(lambda: ref(**ref_kwargs), args.device, args.repeats)
-            t_ours = timed(lambda: ours(**x), args.device, args.repeats)
-            row = dict(model="flame-fixture", device=args.device, batch=batch, meshes_per_s=batch / t_ours,
-                       smplx_meshes_per_s=batch / t_ref, ratio=t_ref / t_ours, max_abs_err_m=err)
-            rows.append(row)
-            print(f"flame  batch {batch:>6}: ours {row['meshes_per_s']:>12,.0f} meshes/s | smplx "
-                  f"{row['smplx_meshes_per_s']:>12,.0f} meshes/s | ratio {row['ratio']:5.2f}x | max err {err:.1e} m")
+            fns = [lambda: ours(**x), lambda: ref(**ref_kwargs)]
             if args.device == "cuda":  # the same forward replayed as a CUDA graph (CudaGraphForward)
                 graph = CudaGraphForward(ours, batch)
                 gerr = (graph(**x).vertices - ours(**x).vertices).abs().max().item()
-                t_graph = timed(lambda: graph(**x), args.device, args.repeats)
+                fns.append(lambda: graph(**x))
+            samples = timed_samples(fns, args.device, args.repeats)
+            t_ours, t_ref = statistics.median(samples[0]), statistics.median(samples[1])
+            pair = [r / o for o, r in zip(samples[0], samples[1])]
+            row = dict(model="flame-fixture", device=args.device, batch=batch, meshes_per_s=batch / t_ours,
+                       smplx_meshes_per_s=batch / t_ref, ratio=t_ref / t_ours, pair_ratio_min=min(pair),
+                       pair_ratio_max=max(pair), max_abs_err_m=err)
+            rows.append(row)
+            print(f"flame  batch {batch:>6}: ours {row['meshes_per_s']:>12,.0f} meshes/s | smplx "
+                  f"{row['smplx_meshes_per_s']:>12,.0f} meshes/s | ratio {row['ratio']:5.2f}x "
+                  f"(pairs {min(pair):.2f}-{max(pair):.2f}) | max err {err:.1e} m")
+            if args.device == "cuda":
+                t_graph = statistics.median(samples[2])
                 rows.append(dict(model="flame-fixture/cuda-graph", device=args.device, batch=batch,
                                  meshes_per_s=batch / t_graph, smplx_meshes_per_s=batch / t_ref,
                                  ratio=t_ref / t_graph, max_abs_err_m=gerr))

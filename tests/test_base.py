@@ -64,15 +64,100 @@ def test_translation_moves_everything():
     assert torch.allclose(b.joints, a.joints + t[:, None])
 
 
+def rodrigues(rotvec: torch.Tensor) -> torch.Tensor:
+    """Reference ``[N, 3] → [N, 3, 3]``: R = I + sin θ [k]× + (1 − cos θ) [k]×² (as smplx's batch_rodrigues)."""
+    angle = rotvec.norm(dim=1, keepdim=True)
+    x, y, z = (rotvec / angle).unbind(1)
+    zero = torch.zeros_like(x)
+    k = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], 1).view(-1, 3, 3)
+    eye = torch.eye(3, dtype=rotvec.dtype)
+    return eye + angle.sin()[:, :, None] * k + (1 - angle.cos())[:, :, None] * (k @ k)
+
+
+def reference_kinematics(rot: torch.Tensor, joints: torch.Tensor, parents: list[int]):
+    """Per-joint loop in smplx's form (rotate about each joint, compose with the parent)."""
+    b, num = joints.shape[:2]
+    world = []
+    for j in range(num):
+        local = torch.eye(4, dtype=rot.dtype).repeat(b, 1, 1)
+        local[:, :3, :3] = rot[:, j]
+        offset = joints[:, j] - (joints[:, parents[j]] if j else 0)
+        local[:, :3, 3] = offset
+        world.append(local if j == 0 else world[parents[j]] @ local)
+    world = torch.stack(world, 1)
+    transforms = world[..., :3, :].clone()
+    transforms[..., 3] -= (world[..., :3, :3] @ joints.unsqueeze(-1)).squeeze(-1)
+    return transforms, world[..., :3, 3]
+
+
+def test_quaternion_basis_is_rodrigues_and_pose_features():
+    g = torch.Generator().manual_seed(3)
+    rotvec = torch.randn(7, 3, generator=g, dtype=torch.float64) * 2.0  # angles past π too
+    homogeneous, features = lbs.rotation_basis(num_joints=8)
+    products = lbs.quaternion_products(rotvec.view(-1, 3, 1) * 0.5)
+    hom = (products @ homogeneous).view(-1, 4, 4)
+    expected = rodrigues(rotvec)
+    assert torch.allclose(hom[:, :3, :3], expected, atol=1e-12)
+    assert torch.allclose(hom[:, 3], torch.tensor([0.0, 0, 0, 1], dtype=torch.float64).expand(7, 4), atol=1e-12)
+    assert torch.equal(hom[:, :3, 3], torch.zeros(7, 3, dtype=torch.float64))
+    # joints 1..7 of a batch of one: smplx's pose-corrective features vec(R − I)
+    feats = products.view(1, -1) @ features
+    assert torch.allclose(feats, (expected - torch.eye(3, dtype=torch.float64)).view(1, -1), atol=1e-12)
+    assert features.shape == (16 * 7, 9 * 7) and lbs.rotation_basis(1)[1].numel() == 0
+
+
+def test_kinematic_tree_groups_siblings():
+    assert lbs.KinematicTree.from_parents([-1, 0, 1, 1, 1]).segments == ((1, 2, 0, 0), (2, 5, 1, 0))
+    open_parents = [-1, 0, 1, 2, 3, 4, 4, 4, 5, 8, 9, 10, 11]
+    segments = lbs.KinematicTree.from_parents(open_parents).segments
+    assert segments[4] == (5, 8, 4, 0) and segments[5] == (8, 9, 5, 0)  # jaw/eyes, then tongue00 under the jaw
+    for bad in ([0, 0], [-1, 1], [-1, 0, 3, 0], []):
+        with pytest.raises(ValueError, match="parents"):
+            lbs.KinematicTree.from_parents(bad)
+
+
+@pytest.mark.parametrize("parents", [[-1, 0, 1, 1, 1], [-1, 0, 1, 2, 3, 4, 4, 4, 5, 8, 9, 10, 11], [-1, 0, 0, 1]])
+def test_forward_kinematics_matches_per_joint_loop(parents):
+    g = torch.Generator().manual_seed(4)
+    b, num = 3, len(parents)
+    rotvec = torch.randn(b * num, 3, generator=g, dtype=torch.float64)
+    joints = torch.randn(b, num, 3, generator=g, dtype=torch.float64) * 0.1
+    translation = torch.randn(b, 3, generator=g, dtype=torch.float64)
+    homogeneous, _ = lbs.rotation_basis()
+    rotations = (lbs.quaternion_products(rotvec.view(-1, 3, 1) * 0.5) @ homogeneous).view(b, num, 4, 4)
+    joints_h = torch.cat([joints, torch.ones(b, num, 1, dtype=torch.float64)], 2).unsqueeze(-1)
+    transforms, posed = lbs.forward_kinematics(rotations, joints_h, lbs.KinematicTree.from_parents(parents),
+                                               translation)
+    ref_transforms, ref_posed = reference_kinematics(rodrigues(rotvec).view(b, num, 3, 3), joints, parents)
+    ref_transforms[..., 3] += translation[:, None]
+    assert transforms.is_contiguous() and posed.is_contiguous()
+    assert torch.allclose(transforms, ref_transforms, atol=1e-12)
+    assert torch.allclose(posed, ref_posed + translation[:, None], atol=1e-12)
+
+
 def test_skin_chunking_is_exact():
     g = torch.Generator().manual_seed(1)
-    b = lbs.CPU_SKIN_CHUNK * 2 + 3
-    v = torch.randn(b, 50, 3, generator=g)
-    w = torch.rand(50, 4, generator=g)
-    w = w / w.sum(1, keepdim=True)
-    t = torch.randn(b, 4, 3, 4, generator=g)
-    expected = torch.einsum("vj,bjik,bvk->bvi", w, t[..., :3], v) + torch.einsum("vj,bji->bvi", w, t[..., 3])
-    assert torch.allclose(lbs.skin(v, w, t), expected, atol=1e-5)
+    for b in (1, lbs.CPU_SKIN_CHUNK * 2 + 3):
+        v = torch.randn(b, 50, 3, generator=g)
+        w = torch.rand(50, 4, generator=g)
+        w = w / w.sum(1, keepdim=True)
+        t = torch.randn(b, 4, 3, 4, generator=g)
+        expected = torch.einsum("vj,bjik,bvk->bvi", w, t[..., :3], v) + torch.einsum("vj,bji->bvi", w, t[..., 3])
+        out = lbs.skin(v.transpose(1, 2).contiguous(), w.t().contiguous(), t)  # planar in, [B, V, 3] out
+        assert out.is_contiguous() and torch.allclose(out, expected, atol=1e-5)
+
+
+def test_embedded_points_match_barycentric_points():
+    g = torch.Generator().manual_seed(5)
+    vertices = torch.randn(4, 30, 3, generator=g, dtype=torch.float64)
+    faces = torch.randint(0, 30, (4, 7, 3), generator=g)  # a different embedding per batch item
+    bary = torch.rand(4, 7, 3, generator=g, dtype=torch.float64)
+    index, weights = lbs.embedding_table(faces, bary)
+    expected = torch.stack([lbs.barycentric_points(vertices[i : i + 1], faces[i], bary[i])[0] for i in range(4)])
+    assert torch.allclose(lbs.embedded_points(vertices, index, weights), expected, atol=1e-12)
+    index, weights = lbs.embedding_table(faces[0], bary[0])  # one embedding for all
+    shared = lbs.embedded_points(vertices, index.unsqueeze(0), weights.unsqueeze(0))
+    assert torch.allclose(shared, lbs.barycentric_points(vertices, faces[0], bary[0]), atol=1e-12)
 
 
 def test_module_is_stateless_and_movable():

@@ -16,6 +16,7 @@ from smplx.lbs import lbs as smplx_lbs
 
 import assetgen.heads
 from assetgen.heads.flame import FLAME_LICENSE, FLAME_OPEN_LICENSE, FlameHead, load_flame
+from assetgen.heads.flame_landmarks import contour_lookup
 
 TOL32 = 1e-5
 
@@ -104,6 +105,18 @@ def test_default_contour_follows_neck_and_matches_smplx_without_neck(model, plai
     global_only = load_flame(plain.folder, contour_chain="global")(neck_pose=yaw).landmarks
     assert max_err(turned[:, 17:], global_only[:, 17:]) == 0.0  # static points agree
     assert max_err(turned[:, :17], global_only[:, :17]) > 1e-3  # contour row follows the neck
+
+
+def test_contour_lookup_is_smplx_yaw_rounding():
+    """bucketize(R[2, 0]) over sin((d + ½)°) picks smplx's row (round the yaw to whole degrees, clamp to ±M)."""
+    g = torch.Generator().manual_seed(9)
+    rot = batch_rodrigues(torch.randn(4000, 3, generator=g, dtype=torch.float64) * 0.8)
+    sy = torch.sqrt(rot[:, 0, 0] ** 2 + rot[:, 1, 0] ** 2)
+    deg = torch.round(torch.clamp(-torch.atan2(-rot[:, 2, 0], sy) * 180.0 / np.pi, max=39)).long()
+    expected = torch.where(deg < 0, torch.where(deg < -39, torch.full_like(deg, 78), 39 - deg), deg)
+    rows, bounds = contour_lookup(79)
+    assert torch.equal(torch.from_numpy(rows)[torch.bucketize(rot[:, 2, 0].contiguous(), bounds)], expected)
+    assert rows.tolist()[:3] == [78, 77, 76] and rows.tolist()[39:42] == [0, 1, 2]
 
 
 def test_non_standard_counts_match_smplx_lbs(small):
@@ -268,10 +281,10 @@ def test_float64_and_to(model, plain):
     inputs = random_inputs(m64, 3, seed=2)
     ref = m64(**inputs)
     moved = load_flame(plain.folder).to(torch.float64)
-    assert moved.dtype == torch.float64 and moved.contour_bary.dtype == torch.float64
+    assert moved.dtype == torch.float64 and moved.landmark_table_weights.dtype == torch.float64
     out = moved(**inputs)
     assert max_err(out.vertices, ref.vertices) < 1e-6 and max_err(out.landmarks, ref.landmarks) < 1e-6
-    assert moved.contour_faces.dtype == torch.long and moved.regions["face"].dtype == torch.long
+    assert moved.landmark_table_index.dtype == torch.long and moved.regions["face"].dtype == torch.long
     out32 = model(**{k: v.float() for k, v in inputs.items()})
     assert out32.vertices.dtype == torch.float32 and max_err(out32.vertices, ref.vertices) < 1e-5
     with pytest.raises(ValueError, match="dtype"):

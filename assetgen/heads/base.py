@@ -13,9 +13,11 @@ Coordinate frame of every model: meters, +Y up, faces look toward +Z (glTF).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from assetgen.heads import lbs
 
@@ -100,8 +102,8 @@ class HeadModelData:
 class HeadModel(torch.nn.Module):
     """Stateless linear-blend head model (see module docstring).
 
-    Subclasses set the metadata attributes and may override :meth:`identity_coefficients` and
-    :meth:`_check_shape_range`.
+    Subclasses set the metadata attributes and may override :meth:`identity_coefficients`,
+    :meth:`landmark_embedding` and :meth:`shape_bounds`.
     """
 
     #: Human-readable model id (``"open"``, ``"flame"``) and provenance strings.
@@ -143,50 +145,62 @@ class HeadModel(torch.nn.Module):
         self._parents = [int(p) for p in data.parents]
         self._landmark_names = list(landmark_names) if landmark_names is not None else None
         self.pose_map = pose_map
-        self._pose_map_is_identity = (
-            num_joints == len(POSE_INPUTS)
-            and pose_map.source == pose_map.joint == tuple(range(num_joints))
-            and all(f == 1.0 for f in pose_map.fraction)
-        )
 
         def buf(name: str, value: torch.Tensor, floating: bool = True) -> None:
             value = value.detach().to(device=device, dtype=dtype if floating else torch.long).contiguous()
             self.register_buffer(name, value, persistent=False)
 
-        # Fused blend matrix: rows = [identity, expression, pose-corrective]; columns = [vertices, joints].
-        # One addmm then yields shaped vertices (with pose correctives) and joints (without), as in
-        # FLAME where joints are regressed from the unposed shape (paper 003 §3, J(β, ψ)).
-        rows = [torch.cat([data.vertex_dirs.reshape(num_blend, -1), data.joint_dirs.reshape(num_blend, -1)], 1)]
-        if data.pose_dirs is not None:
-            pose = data.pose_dirs.reshape(data.pose_dirs.shape[0], -1)
-            rows.append(torch.cat([pose, pose.new_zeros(pose.shape[0], num_joints * 3)], 1))
+        # Blend matrices: rows = [identity, expression, pose-corrective] coefficients; one product gives the
+        # shaped vertices (with pose correctives), a small one the joints (without), as in FLAME where joints
+        # are regressed from the unposed shape (paper 003 §3, J(β, ψ)). Vertices come out planar (all x,
+        # then all y, then all z) for :func:`lbs.skin`, joints homogeneous, ``(x, y, z, 1)`` (template 1,
+        # directions 0: exact), for :func:`lbs.forward_kinematics`.
+        vertex_rows = [data.vertex_dirs.transpose(1, 2).reshape(num_blend, -1)]
+        joint_rows = [F.pad(data.joint_dirs, (0, 1)).reshape(num_blend, -1)]
         self._has_pose_dirs = data.pose_dirs is not None
-        buf("blend_template", torch.cat([data.v_template.reshape(-1), data.j_template.reshape(-1)]))
-        buf("blend_dirs", torch.cat(rows, 0))
+        if self._has_pose_dirs:
+            vertex_rows.append(data.pose_dirs.transpose(1, 2).reshape(data.pose_dirs.shape[0], -1))
+            joint_rows.append(joint_rows[0].new_zeros(data.pose_dirs.shape[0], num_joints * 4))
+        buf("blend_template", data.v_template.t().reshape(-1))  # planar
+        buf("blend_dirs", torch.cat(vertex_rows, 0))
+        buf("joint_template", F.pad(data.j_template, (0, 1), value=1.0).reshape(-1))
+        buf("joint_dirs", torch.cat(joint_rows, 0))
         buf("skin_weights", data.weights)
+        buf("skin_weights_t", data.weights.t())
         buf("faces", data.faces, floating=False)
         buf("uvs", data.uvs)
         buf("uv_faces", data.uv_faces, floating=False)
-        buf("pose_source", torch.tensor(pose_map.source), floating=False)
-        buf("pose_joint", torch.tensor(pose_map.joint), floating=False)
-        buf("pose_fraction", torch.tensor(pose_map.fraction))
+        # Constants of the small-op path (see the lbs module docstring): the hierarchy, the quaternion →
+        # rotation map, and the map from the five pose inputs to the joints' half axis-angles (the
+        # quaternion's; one nonzero ``fraction / 2`` per output, so the product is exact).
+        self._tree = lbs.KinematicTree.from_parents(self._parents)
+        homogeneous, features = lbs.rotation_basis(num_joints)
+        buf("rotation_basis", homogeneous)
+        if self._has_pose_dirs:
+            buf("pose_feature_basis", features)
+        scatter = torch.zeros(3 * len(POSE_INPUTS), 3 * num_joints, dtype=torch.float64)
+        for s, j, f in zip(pose_map.source, pose_map.joint, pose_map.fraction):
+            scatter[3 * s : 3 * s + 3, 3 * j : 3 * j + 3] = torch.eye(3, dtype=torch.float64) * (f / 2)
+        buf("pose_scatter", scatter)
         if data.landmark_faces is not None:
             buf("landmark_faces", data.landmark_faces, floating=False)
             buf("landmark_bary", data.landmark_bary)
+            index, weights = lbs.embedding_table(data.landmark_faces, data.landmark_bary)
+            buf("landmark_index", index.unsqueeze(0), floating=False)  # [1, L*9]
+            buf("landmark_weights", weights.unsqueeze(0))  # [1, L, 1, 3]
         else:
-            self.landmark_faces = None
-            self.landmark_bary = None
+            self.landmark_faces = self.landmark_bary = self.landmark_index = self.landmark_weights = None
         self._parts = {k: v.detach().to(device=device, dtype=torch.long) for k, v in parts.items()}
         self._regions = {k: v.detach().to(device=device, dtype=torch.long) for k, v in regions.items()}
 
     # ------------------------------------------------------------------ metadata
     @property
     def dtype(self) -> torch.dtype:
-        return self.blend_template.dtype
+        return self.blend_dirs.dtype
 
     @property
     def device(self) -> torch.device:
-        return self.blend_template.device
+        return self.blend_dirs.device
 
     @property
     def num_vertices(self) -> int:
@@ -236,7 +250,7 @@ class HeadModel(torch.nn.Module):
 
     def _apply(self, fn, recurse=True):  # keep part/region index tensors on the module's device
         out = super()._apply(fn, recurse)
-        dev = self.blend_template.device
+        dev = self.blend_dirs.device
         self._parts = {k: v.to(dev) for k, v in self._parts.items()}
         self._regions = {k: v.to(dev) for k, v in self._regions.items()}
         return out
@@ -252,13 +266,17 @@ class HeadModel(torch.nn.Module):
         """Map the user-facing ``shape [B, S]`` to identity blend coefficients ``[B, K]``."""
         return shape
 
-    def compute_landmarks(self, vertices: torch.Tensor, rotations: torch.Tensor) -> torch.Tensor | None:
-        """Landmarks ``[B, L, 3]`` of posed ``vertices [B, V, 3]`` (``rotations [B, J, 3, 3]`` are the local
-        joint rotations, for pose-dependent landmarks such as FLAME's dynamic contour); ``None`` when the
-        model has no landmark definition."""
-        if self.landmark_faces is None:
+    def landmark_embedding(self, transforms: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Where the landmarks sit on the mesh for these poses: ``(index [B or 1, L*9], weights [B or 1, L, 1,
+        3])`` for :func:`lbs.embedded_points`, or ``None`` when the model has no landmark definition.
+
+        ``transforms [B, J, 3, 4]`` are the skinning transforms, whose ``[..., :3]`` are the world joint
+        rotations, for pose-dependent landmarks such as FLAME's dynamic contour. Called before the blend
+        product, so it must not need the vertices.
+        """
+        if self.landmark_index is None:
             return None
-        return lbs.barycentric_points(vertices, self.landmark_faces, self.landmark_bary)
+        return self.landmark_index, self.landmark_weights
 
     def shape_bounds(self) -> tuple[torch.Tensor, torch.Tensor] | None:
         """Inclusive ``(low [S], high [S])`` bounds of ``shape``, or ``None`` when unbounded."""
@@ -313,85 +331,93 @@ class HeadModel(torch.nn.Module):
         translation: torch.Tensor | None,
     ) -> HeadOutput:
         """:meth:`forward` without input validation: no host synchronisation, so it can be captured in a CUDA
-        graph (:class:`assetgen.heads.cuda_graph.CudaGraphForward`). Inputs must already be valid."""
-        dtype, device = self.dtype, self.device
+        graph (:class:`assetgen.heads.cuda_graph.CudaGraphForward`). Inputs must already be valid.
+
+        Every step is a few whole-batch ops (at batch 1 the op count, not the arithmetic, sets the time
+        besides the one blend-shape product): joint rotations and pose-corrective features from one
+        quaternion map, one fused blend product, the kinematic chain one product per group of sibling
+        joints, skinning, then landmarks.
+        """
+        num_j = self.num_joints
+        if eye_pose is not None:
+            eye_pose = eye_pose.reshape(batch, 6)
+        pose = [global_orient, neck_pose, jaw_pose, eye_pose]
+        if any(p is None for p in pose):
+            zero = self.blend_template.new_zeros(batch, 6)
+            pose = [zero[:, : 6 if i == 3 else 3] if p is None else p for i, p in enumerate(pose)]
+        half_rotvec = torch.mm(torch.cat(pose, 1), self.pose_scatter).view(-1, 3, 1)  # [B*J, 3, 1] radians
+        products = lbs.quaternion_products(half_rotvec)  # [B*J, 16]
+
         if shape is None:
             shape = self.blend_template.new_zeros(batch, self.num_shape)
         if expression is None:
             expression = self.blend_template.new_zeros(batch, self.num_expression)
-
-        # Local joint rotations: identity except the joints the pose map drives.
-        num_j = self.num_joints
-        eyes = eye_pose.unbind(1) if eye_pose is not None else (None, None)
-        pose_inputs = (global_orient, neck_pose, jaw_pose, *eyes)
-        eye3 = torch.eye(3, dtype=dtype, device=device)
-        if all(p is None for p in pose_inputs):
-            rotations = eye3.expand(batch, num_j, 3, 3)
-        else:
-            zero3 = self.blend_template.new_zeros(1, 3).expand(batch, 3)
-            stacked = torch.stack([zero3 if p is None else p for p in pose_inputs], 1)  # [B, 5, 3]
-            if self._pose_map_is_identity:  # FLAME: input i drives joint i, unscaled
-                rotvec = stacked
-            else:
-                scaled = stacked[:, self.pose_source] * self.pose_fraction[None, :, None]
-                rotvec = self.blend_template.new_zeros(batch, num_j, 3).index_copy(1, self.pose_joint, scaled)
-            rotations = lbs.axis_angle_to_matrix(rotvec)
-
         coeffs = [self.identity_coefficients(shape), expression]
         if self._has_pose_dirs:  # FLAME pose correctives B_P(θ): features R_j − I of the non-root joints
-            coeffs.append((rotations[:, 1:] - eye3).reshape(batch, -1))
-        blended = lbs.blend(self.blend_template, torch.cat(coeffs, 1), self.blend_dirs)
-        nv3 = self.num_vertices * 3
-        rest_vertices = blended[:, :nv3].view(batch, -1, 3)
-        rest_joints = blended[:, nv3:].view(batch, num_j, 3)
-
-        posed_joints, transforms = lbs.forward_kinematics(rotations, rest_joints, self._parents, translation)
-        vertices = lbs.skin(rest_vertices, self.skin_weights, transforms)
-        landmarks = self.compute_landmarks(vertices, rotations)
+            coeffs.append(torch.mm(products.view(batch, -1)[:, 16:], self.pose_feature_basis))
+        coeffs = torch.cat(coeffs, 1)
+        rest_joints = lbs.blend(self.joint_template, coeffs, self.joint_dirs).view(batch, num_j, 4, 1)
+        rotations = torch.mm(products, self.rotation_basis).view(batch, num_j, 4, 4)
+        transforms, posed_joints = lbs.forward_kinematics(rotations, rest_joints, self._tree, translation)
+        embedding = self.landmark_embedding(transforms)
+        # The large product streams the blend matrix through the caches: little is left to do after it.
+        rest_vertices = lbs.blend(self.blend_template, coeffs, self.blend_dirs).view(batch, 3, -1)  # planar
+        vertices = lbs.skin(rest_vertices, self.skin_weights_t, transforms)
+        landmarks = None if embedding is None else lbs.embedded_points(vertices, *embedding)
         return HeadOutput(vertices=vertices, joints=posed_joints, landmarks=landmarks, transforms=transforms)
 
     def _validate(self, named: dict[str, tuple[torch.Tensor | None, tuple[int, ...]]]) -> int:
+        """Check the inputs of :meth:`forward` (name → ``(value, shape after B)``); return ``B``.
+
+        One host synchronisation for all values: the sum of every given value is finite unless one is
+        NaN or ±inf (or, harmlessly, unless the sum overflows: then each value is checked on its own).
+        """
+        dtype, device = self.dtype, self.device
         batch = None
         batch_from = ""
-        checks = []
+        checks, flat = [], []
         for name, (value, tail) in named.items():
             if value is None:
                 continue
             if not isinstance(value, torch.Tensor):
                 raise ValueError(f"{name}: expected a torch.Tensor of shape [B, {', '.join(map(str, tail))}], "
                                  f"got {type(value).__name__}")
-            expected = "[B, " + ", ".join(map(str, tail)) + "]"
-            if value.dim() != 1 + len(tail) or tuple(value.shape[1:]) != tail:
-                raise ValueError(f"{name}: expected shape {expected}, got {list(value.shape)}")
-            if value.dtype != self.dtype:
-                raise ValueError(f"{name}: expected dtype {self.dtype} (the model's), got {value.dtype}")
-            if value.device != self.device:
-                raise ValueError(f"{name}: expected device {self.device} (the model's), got {value.device}")
+            size = value.shape
+            if len(size) != 1 + len(tail) or size[1:] != tail:
+                raise ValueError(f"{name}: expected shape [B, {', '.join(map(str, tail))}], got {list(size)}")
+            if value.dtype != dtype:
+                raise ValueError(f"{name}: expected dtype {dtype} (the model's), got {value.dtype}")
+            if value.device != device:
+                raise ValueError(f"{name}: expected device {device} (the model's), got {value.device}")
             if batch is None:
-                batch, batch_from = value.shape[0], name
-            elif value.shape[0] != batch:
-                raise ValueError(f"{name}: batch size {value.shape[0]} disagrees with {batch_from} ({batch})")
+                batch, batch_from = size[0], name
+            elif size[0] != batch:
+                raise ValueError(f"{name}: batch size {size[0]} disagrees with {batch_from} ({batch})")
             checks.append((name, value))
+            flat.append(value if len(tail) == 1 else value.reshape(batch, -1))
         if batch == 0:
             raise ValueError(f"{batch_from}: batch size must be at least 1, got 0")
         if not checks:
             return 1
-        # One fused check and one host sync on the hot path; the slow path below names the culprit.
         shape = named.get("shape", (None,))[0]
         bounds = self.shape_bounds() if shape is not None else None
-        flags = torch.isfinite(torch.cat([v.reshape(batch, -1) for _, v in checks], 1)).all()
-        if bounds is not None:
-            flags = flags & ((shape >= bounds[0]) & (shape <= bounds[1])).all()
-        if bool(flags):
+        total = torch.cat(flat, 1).sum()
+        if bounds is None:
+            if math.isfinite(total.item()):
+                return batch
+        elif bool(torch.isfinite(total) & ((shape >= bounds[0]) & (shape <= bounds[1])).all()):
             return batch
         for name, value in checks:
             if not bool(torch.isfinite(value).all()):
                 raise ValueError(f"{name}: contains NaN or inf")
+        if bounds is None:
+            return batch
         low, high = bounds
         bad = ((shape < low) | (shape > high)).any(0).nonzero().flatten().tolist()
+        if not bad:
+            return batch
         i = bad[0]
         raise ValueError(
             f"shape: value of '{self._shape_names[i]}' (column {i}) out of range "
             f"[{float(low[i]):g}, {float(high[i]):g}]" + (f" (and {len(bad) - 1} more columns)" if len(bad) > 1 else "")
         )
-

@@ -28,8 +28,9 @@ import numpy as np
 import scipy.sparse
 import torch
 
+from assetgen.heads import lbs
 from assetgen.heads.base import HeadModel, HeadModelData, PoseMap
-from assetgen.heads.flame_landmarks import STATIC_FILE, LandmarkEmbedding, contour_rows, read_landmark_embedding
+from assetgen.heads.flame_landmarks import STATIC_FILE, LandmarkEmbedding, contour_lookup, read_landmark_embedding
 from assetgen.heads.flame_pickle import load_pickle, load_pickle_bytes
 from assetgen.heads.flame_regions import parts_from_regions, regions_from_geometry, regions_from_masks
 from assetgen.heads.flame_uv import generate_uvs, read_uv_template
@@ -58,7 +59,8 @@ REQUIRED_KEYS = ("f", "v_template", "shapedirs", "posedirs", "J_regressor", "wei
 JOINT_NAMES = ["global", "neck", "jaw", "eye_left", "eye_right"]
 #: smplx's FLAME pose order: full_pose = [global, neck, jaw, left eye, right eye] → joints 0..4.
 POSE_MAP = PoseMap(source=(0, 1, 2, 3, 4), joint=(0, 1, 2, 3, 4), fraction=(1.0, 1.0, 1.0, 1.0, 1.0))
-#: Joints whose rotations give the head yaw for the contour landmarks (joint first, then ancestors).
+#: Joints whose rotations give the head yaw for the contour landmarks (joint first, then its ancestors up
+#: to the root, so their product is the first joint's world rotation).
 CONTOUR_CHAINS = {"neck": [1, 0], "global": [0]}
 
 
@@ -214,34 +216,39 @@ class FlameHead(HeadModel):
         )
         self.license = license
         self.source = source
-        self._contour_chain = list(CONTOUR_CHAINS[contour_chain])
+        # The yaw of the contour comes from the world rotation of the chain's first joint (the product of the
+        # local rotations up to the root), which is the rotation block of its skinning transform.
+        self._contour_joint = CONTOUR_CHAINS[contour_chain][0]
         if landmarks is not None and landmarks.contour_faces is not None:
+            # One table row per whole yaw degree −M..M: that row's contour points, then the static points.
             faces = data.faces.cpu().numpy()
-            contour = torch.from_numpy(faces[landmarks.contour_faces])  # [R, C, 3] vertex indices
-            self.register_buffer("contour_faces", contour.to(device=device), persistent=False)
-            bary = torch.from_numpy(landmarks.contour_bary).to(device=device, dtype=dtype)
-            self.register_buffer("contour_bary", bary, persistent=False)
+            rows, bounds = contour_lookup(landmarks.contour_faces.shape[0])
+            num_rows, num_static = len(rows), len(landmarks.static_faces)
+            tri = np.concatenate([faces[landmarks.contour_faces[rows]],
+                                  np.broadcast_to(faces[landmarks.static_faces], (num_rows, num_static, 3))], 1)
+            bary = np.concatenate([landmarks.contour_bary[rows],
+                                   np.broadcast_to(landmarks.static_bary, (num_rows, num_static, 3))], 1)
+            index, weights = lbs.embedding_table(torch.from_numpy(tri), torch.from_numpy(bary))
+            self.register_buffer("landmark_table_index", index.to(device=device), persistent=False)
+            self.register_buffer("landmark_table_weights", weights.to(device=device, dtype=dtype), persistent=False)
+            self.register_buffer("contour_bounds", bounds.to(device=device, dtype=dtype), persistent=False)
         else:
-            self.contour_faces = None
-            self.contour_bary = None
+            self.landmark_table_index = self.landmark_table_weights = self.contour_bounds = None
 
-    def compute_landmarks(self, vertices: torch.Tensor, rotations: torch.Tensor) -> torch.Tensor | None:
-        """Contour points for the current head yaw (smplx's dynamic embedding) then the static points.
+    def landmark_embedding(self, transforms: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The contour points for each item's head yaw (smplx's dynamic embedding), then the static points.
 
         Args:
-            vertices: ``[B, V, 3]`` posed vertices (meters); rotations: ``[B, J, 3, 3]`` local rotations.
+            transforms: ``[B, J, 3, 4]`` skinning transforms.
         Returns:
-            ``[B, C + L, 3]`` meters, or ``None`` without a landmark embedding.
+            ``(index [B, (C + L)*9], weights [B, C + L, 1, 3])`` for :func:`lbs.embedded_points` (which gives
+            ``[B, C + L, 3]`` meters), or ``None`` without a landmark embedding.
         """
-        if self.landmark_faces is None or self.contour_faces is None:
-            return super().compute_landmarks(vertices, rotations)
-        batch = vertices.shape[0]
-        rows = contour_rows(rotations, self._contour_chain, self.contour_faces.shape[0])
-        # One gather for contour and static points together (fewer kernels at small batch sizes).
-        faces = torch.cat([self.contour_faces[rows], self.landmark_faces.expand(batch, -1, -1)], 1)
-        bary = torch.cat([self.contour_bary[rows], self.landmark_bary.expand(batch, -1, -1)], 1)
-        tri = vertices[torch.arange(batch, device=vertices.device)[:, None, None], faces]  # [B, C + L, 3, 3]
-        return (tri * bary.unsqueeze(-1)).sum(2)
+        if self.contour_bounds is None:
+            return super().landmark_embedding(transforms)
+        # sin(yaw) is the world rotation's R[2, 0]; its bucket among sin(±0.5°, ±1.5°, …) is the table row.
+        rows = torch.bucketize(transforms[:, self._contour_joint, 2, 0].contiguous(), self.contour_bounds)
+        return self.landmark_table_index.index_select(0, rows), self.landmark_table_weights.index_select(0, rows)
 
 
 def _optional_file(option: str, value: str | Path | bool | None, default: Path) -> Path | None:

@@ -22,7 +22,7 @@ import torch
 
 from assetgen.heads.flame_pickle import load_npy, load_pickle
 
-__all__ = ["IBUG68_NAMES", "LandmarkEmbedding", "read_landmark_embedding", "contour_rows"]
+__all__ = ["IBUG68_NAMES", "LandmarkEmbedding", "read_landmark_embedding", "contour_lookup"]
 
 log = logging.getLogger(__name__)
 
@@ -162,25 +162,23 @@ def read_landmark_embedding(
     return LandmarkEmbedding(static_faces, static_bary, contour_faces, contour_bary, names, tuple(files))
 
 
-def contour_rows(rotations: torch.Tensor, chain: list[int], num_rows: int) -> torch.Tensor:
-    """Row of the contour look-up table for each batch item (smplx ``find_dynamic_lmk_idx_and_bcoords``).
+def contour_lookup(num_rows: int) -> tuple[np.ndarray, torch.Tensor]:
+    """The contour look-up table sorted by yaw, and the bounds that pick its row for a head rotation.
 
-    The head's rotation about the vertical axis is taken from the product of the local rotations along
-    ``chain`` (joint first, then its ancestors), rounded to whole degrees and clamped to ``±M``.
+    smplx (``find_dynamic_lmk_idx_and_bcoords``) takes the yaw ``atan2(R[2, 0], √(R[0, 0]² + R[1, 0]²))`` of
+    the head's world rotation ``R``, rounds it to whole degrees, clamps it to ``±M`` and reads file row
+    ``d`` for ``d ≥ 0`` and ``M − d`` for ``d < 0``. For a rotation the denominator is ``cos(yaw)``, so the
+    yaw is ``asin(R[2, 0])`` and, ``sin`` being increasing, ``torch.bucketize(R[2, 0], bounds)`` gives
+    ``d + M`` directly (ties at exact half degrees aside).
 
     Args:
-        rotations: ``[B, J, 3, 3]`` local joint rotations.
-        chain: joint indices from the head joint up to the root (``[1, 0]``: neck then global).
-        num_rows: ``2M + 1`` rows of the table.
+        num_rows: ``2M + 1`` rows of the file's table.
     Returns:
-        ``[B]`` long row indices.
+        ``(rows [2M + 1], bounds [2M])``: the file row for yaw ``−M..M`` degrees, and ``sin((d + ½)°)`` for
+        ``d = −M..M − 1`` (float64).
     """
     limit = (num_rows - 1) // 2
-    rel = torch.eye(3, dtype=rotations.dtype, device=rotations.device).expand(rotations.shape[0], 3, 3)
-    for idx in chain:
-        rel = rotations[:, idx] @ rel
-    sy = torch.sqrt(rel[:, 0, 0] * rel[:, 0, 0] + rel[:, 1, 0] * rel[:, 1, 0])
-    yaw = torch.atan2(-rel[:, 2, 0], sy)
-    deg = torch.round(torch.clamp(-yaw * 180.0 / np.pi, max=limit)).to(torch.long)
-    negative = torch.where(deg < -limit, torch.full_like(deg, 2 * limit), limit - deg)
-    return torch.where(deg < 0, negative, deg)
+    degrees = np.arange(-limit, limit + 1)
+    rows = np.where(degrees >= 0, degrees, limit - degrees)
+    bounds = torch.from_numpy(np.sin(np.radians(np.arange(-limit, limit) + 0.5)))
+    return rows, bounds
