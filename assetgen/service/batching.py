@@ -67,6 +67,13 @@ class _Submission:
         return id(self.model), self.size, str(self.model.device), self.shape is None
 
 
+def _bucket(n: int) -> int:
+    """The power of two ≥ ``n``: on CUDA a batch is padded (repeating its last head, whose copies are dropped)
+    so the compiled texture kernels see only 1, 2, 4, 8… heads instead of recompiling for every batch size
+    (torch.compile's recompile limit would otherwise send them back to eager mode)."""
+    return 1 << max(0, (n - 1).bit_length())
+
+
 class TextureBatcher:
     """Groups concurrent texture requests into :func:`generate_texture_batch` calls (see the module docstring).
 
@@ -182,9 +189,10 @@ class TextureBatcher:
         for subs in groups.values():
             try:
                 first = subs[0]
-                shapes = None if first.shape is None else [s.shape for s in subs]
-                sets = self._generate_batch(first.model, [s.controls for s in subs], [s.seed for s in subs],
-                                            size=first.size, shapes=shapes).texture_sets()
+                run = subs + [subs[-1]] * (_bucket(len(subs)) - len(subs) if first.model.device.type == "cuda" else 0)
+                shapes = None if first.shape is None else [s.shape for s in run]
+                sets = self._generate_batch(first.model, [s.controls for s in run], [s.seed for s in run],
+                                            size=first.size, shapes=shapes).texture_sets()[:len(subs)]
             except Exception as exc:  # every caller of the batch gets the same exception; the loop goes on
                 with self._lock:
                     self._counts["errors"] += 1
