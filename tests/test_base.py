@@ -143,8 +143,11 @@ def test_skin_chunking_is_exact():
         w = w / w.sum(1, keepdim=True)
         t = torch.randn(b, 4, 3, 4, generator=g)
         expected = torch.einsum("vj,bjik,bvk->bvi", w, t[..., :3], v) + torch.einsum("vj,bji->bvi", w, t[..., 3])
-        out = lbs.skin(v.transpose(1, 2).contiguous(), w.t().contiguous(), t)  # planar in, [B, V, 3] out
+        planar = v.transpose(1, 2).contiguous()
+        out = lbs.skin(planar, w.t().contiguous(), t)  # planar in, [B, V, 3] out
         assert out.is_contiguous() and torch.allclose(out, expected, atol=1e-5)
+        assert torch.equal(lbs.skin(planar, w.t().contiguous(), t, overwrite=True), out)
+        assert planar.data_ptr() == lbs.skin(planar, w.t().contiguous(), t, overwrite=True).data_ptr()  # (garbage in)
 
 
 def test_embedded_points_match_barycentric_points():

@@ -372,7 +372,7 @@ class HeadModel(torch.nn.Module):
         embedding = self.landmark_embedding(transforms)
         # The large product streams the blend matrix through the caches: little is left to do after it.
         rest_vertices = lbs.blend(coeffs, self.blend_dirs).view(batch, 3, -1)  # planar
-        vertices = lbs.skin(rest_vertices, self.skin_weights_t, transforms)
+        vertices = lbs.skin(rest_vertices, self.skin_weights_t, transforms, overwrite=not rest_vertices.requires_grad)
         landmarks = None if embedding is None else lbs.embedded_points(vertices, *embedding)
         return HeadOutput(vertices=vertices, joints=posed_joints, landmarks=landmarks, transforms=transforms)
 

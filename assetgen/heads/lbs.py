@@ -179,7 +179,8 @@ def forward_kinematics(
 CPU_SKIN_CHUNK = 32
 
 
-def skin(vertices: torch.Tensor, weights_t: torch.Tensor, transforms: torch.Tensor) -> torch.Tensor:
+def skin(vertices: torch.Tensor, weights_t: torch.Tensor, transforms: torch.Tensor, *, overwrite: bool = False
+         ) -> torch.Tensor:
     """Linear blend skinning ``v'_i = Σ_j w_ij (R_j v_i + t_j)``.
 
     Args:
@@ -187,18 +188,20 @@ def skin(vertices: torch.Tensor, weights_t: torch.Tensor, transforms: torch.Tens
             x, y and z of all vertices each contiguous, which keeps every loop long and vectorised.
         weights_t: ``[J, V]`` skinning weights (transposed; columns summing to one), contiguous.
         transforms: ``[B, J, 3, 4]`` from :func:`forward_kinematics`.
+        overwrite: write the result over ``vertices`` (contiguous, not needed afterwards and not part of an
+            autograd graph) instead of into new memory: at large batches that saves faulting in the pages of
+            a second output-sized tensor.
     Returns:
         ``[B, V, 3]`` posed vertices, contiguous.
 
     The per-vertex blended matrices (:func:`skinning_matrices`) are 4× the size of the output; on CPU they
     are built a few batch items at a time so they stay in cache (same arithmetic, same result).
     """
-    b = vertices.shape[0]
-    if vertices.device.type != "cpu" or b <= CPU_SKIN_CHUNK:
-        return apply_skinning(vertices, skinning_matrices(weights_t, transforms)).contiguous()
-    out = vertices.new_empty(b, vertices.shape[2], 3)
-    for i in range(0, b, CPU_SKIN_CHUNK):
-        chunk = slice(i, i + CPU_SKIN_CHUNK)
+    b, _, num_v = vertices.shape
+    out = vertices.view(b, num_v, 3) if overwrite else vertices.new_empty(b, num_v, 3)
+    step = CPU_SKIN_CHUNK if vertices.device.type == "cpu" else b
+    for i in range(0, b, step):  # each chunk is read in full before its result is written
+        chunk = slice(i, i + step)
         out[chunk] = apply_skinning(vertices[chunk], skinning_matrices(weights_t, transforms[chunk]))
     return out
 
