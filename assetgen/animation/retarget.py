@@ -117,7 +117,7 @@ def _region_vertices(model, names) -> np.ndarray:
     return np.unique(np.concatenate(idx)) if idx else np.zeros(0, np.int64)
 
 
-def _unit_responses(model, count: int, kind: str):
+def _unit_responses(model, count: int):
     """Neutral ``[V, 3]``, ``[count, V, 3]`` deltas of unit expression inputs and ``[L, 3]`` landmarks."""
     import torch
 
@@ -140,14 +140,14 @@ def open_source(model=None) -> BlendSource:
     names = tuple(model.expression_names)
     if names[:52] != tuple(ARKIT_52) and set(ARKIT_52) - set(names):
         raise ValueError("model: expected the open head (ARKit expression names)")
-    v0, deltas, lm = _unit_responses(model, len(names), "arkit")
+    v0, deltas, lm = _unit_responses(model, len(names))
     return BlendSource(names, v0, deltas, _skin_faces(model), lm, _region_vertices(model, _FACE_REGIONS))
 
 
 def flame_source(model, names=None) -> BlendSource:
     """A FLAME model's own expression basis as a :class:`BlendSource` (shape ``k`` = unit coefficient ``k``):
     transferring it onto the same model must give the identity map — the fitter's self-check."""
-    v0, deltas, lm = _unit_responses(model, int(model.num_expression), "flame")
+    v0, deltas, lm = _unit_responses(model, int(model.num_expression))
     names = tuple(names or (f"expr{i:03d}" for i in range(deltas.shape[0])))
     return BlendSource(names, v0, deltas, _skin_faces(model), lm, _region_vertices(model, _FACE_REGIONS))
 
@@ -211,7 +211,7 @@ def fit_mapping(source: BlendSource, target, *, ridge: float = 1e-3, max_distanc
     n_expr = int(target.num_expression)
     if n_expr < 1:
         raise ValueError("target: the FLAME model has no expression components to map onto")
-    t0, basis, t_lm = _unit_responses(target, n_expr, "flame")
+    t0, basis, t_lm = _unit_responses(target, n_expr)
     face = _region_vertices(target, _FACE_REGIONS)
     if face.size == 0:
         raise ValueError("target: the FLAME model has no face regions to fit on")
