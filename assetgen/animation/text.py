@@ -35,7 +35,7 @@ from typing import Callable
 
 import numpy as np
 
-from assetgen.animation.presets import _mappable, pose_clip, preset
+from assetgen.animation.presets import _mappable, _pair, pose_clip, preset
 from assetgen.animation.sequence import Sequence
 from assetgen.animation.to_asset import target_kind
 from assetgen.control.text import MAX_PROMPT_CHARS
@@ -75,10 +75,6 @@ class ActionInfo:
     build: Callable[[Gesture], Sequence]
     arkit: bool = True
     needs_direction: bool = False
-
-
-def _pair(base: str, v: float) -> dict[str, float]:
-    return {f"{base}Left": v, f"{base}Right": v}
 
 
 def _hold(weights, name, default, ramp=0.25, jaw=0.0, rotations=None):
@@ -263,7 +259,7 @@ def _anchors() -> tuple[np.ndarray, tuple[str, ...]]:
 
 
 def _plain_keywords(a: ActionInfo) -> list[str]:
-    """Keywords that are plain words (usable as encoder anchors too): ``smil(?:e|es)`` → ``smiles``."""
+    """The first keyword as a plain word when it is one (an encoder anchor too): ``smil(?:e|es|ed)`` → ``smile``."""
     out = []
     for k in a.keywords[:1]:
         word = re.sub(r"\(\?:([^|)]*)\|?[^)]*\)\??", r"\1", k).replace("\\s+", " ").replace("?", "")
